@@ -1,0 +1,114 @@
+"""One coordinate vocabulary for the whole package.
+
+A *point* is a pair ``(row, col)`` with row 0 at the **bottom** of the board
+(sgfmill's orientation), or its *flat index* ``row * size + col``, which is
+what the rules core, the feature planes and the policy network's 361 outputs
+use. A *move* is a flat index or ``None`` for a pass.
+
+Text forms:
+  * GTP vertices: ``A1`` is the bottom-left corner, columns skip ``I``
+    (``H`` is followed by ``J``), case-insensitive, ``pass`` for a pass.
+  * SGF points: two letters, column then row counted from the **top**
+    (``aa`` is the top-left corner); an empty value or ``tt`` (boards up to
+    19x19) is a pass.
+
+Colours are the ints ``BLACK`` and ``WHITE`` inside the package and
+``'b'``/``'w'`` at the edges, as in sgfmill.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+EMPTY, BLACK, WHITE = 0, 1, 2
+MIN_SIZE, MAX_SIZE = 2, 25
+GTP_COLUMNS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # no I; 25 letters, one per column up to 25x25
+
+Move = Optional[int]  # flat index, or None for a pass
+
+
+def opponent(colour: int) -> int:
+    """The other colour."""
+    return BLACK + WHITE - colour
+
+
+def parse_colour(text: str) -> int:
+    """``'b'``, ``'black'``, ``'w'``, ``'white'`` (any case) -> BLACK / WHITE."""
+    name = text.strip().lower()
+    if name in ("b", "black"):
+        return BLACK
+    if name in ("w", "white"):
+        return WHITE
+    raise ValueError(f"not a colour: {text!r}")
+
+
+def colour_letter(colour: int) -> str:
+    """BLACK / WHITE -> ``'b'`` / ``'w'`` (sgfmill's names)."""
+    return {BLACK: "b", WHITE: "w"}[colour]
+
+
+def check_size(size: int) -> int:
+    """Returns ``size`` if it is a supported board size, else raises ValueError."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"board size {size} is not in {MIN_SIZE}..{MAX_SIZE}")
+    return size
+
+
+def to_flat(row: int, col: int, size: int) -> int:
+    """(row, col) -> flat index; raises ValueError off the board."""
+    if not (0 <= row < size and 0 <= col < size):
+        raise ValueError(f"({row}, {col}) is off a {size}x{size} board")
+    return row * size + col
+
+
+def from_flat(point: int, size: int) -> tuple[int, int]:
+    """Flat index -> (row, col)."""
+    return divmod(point, size)
+
+
+def move_to_point(move: Move, size: int) -> Optional[tuple[int, int]]:
+    """A move (flat or None) -> (row, col) or None, sgfmill's move form."""
+    return None if move is None else divmod(move, size)
+
+
+def point_to_move(point: Optional[tuple[int, int]], size: int) -> Move:
+    """(row, col) or None (sgfmill's move form) -> flat index or None."""
+    return None if point is None else to_flat(point[0], point[1], size)
+
+
+def to_gtp(move: Move, size: int) -> str:
+    """Flat index or None -> ``'D4'`` / ``'pass'``."""
+    if move is None:
+        return "pass"
+    row, col = divmod(move, size)
+    return f"{GTP_COLUMNS[col]}{row + 1}"
+
+
+def from_gtp(vertex: str, size: int) -> Move:
+    """``'D4'``, ``'d4'``, ``'pass'`` -> flat index or None; ValueError if not a vertex on this board."""
+    text = vertex.strip().upper()
+    if text == "PASS":
+        return None
+    if len(text) < 2 or text[0] not in GTP_COLUMNS or not text[1:].isdigit():
+        raise ValueError(f"not a GTP vertex: {vertex!r}")
+    col, row = GTP_COLUMNS.index(text[0]), int(text[1:]) - 1
+    if not (0 <= row < size and 0 <= col < size):
+        raise ValueError(f"vertex {vertex!r} is off a {size}x{size} board")
+    return row * size + col
+
+
+def to_sgf(move: Move, size: int) -> str:
+    """Flat index or None -> SGF point text (``''`` for a pass)."""
+    if move is None:
+        return ""
+    row, col = divmod(move, size)
+    return "abcdefghijklmnopqrstuvwxyz"[col] + "abcdefghijklmnopqrstuvwxyz"[size - 1 - row]
+
+
+def from_sgf(text: str, size: int) -> Move:
+    """SGF point text -> flat index or None (``''`` and, up to 19x19, ``'tt'`` are passes)."""
+    if text == "" or (text == "tt" and size <= 19):
+        return None
+    if len(text) != 2 or not text.isalpha() or not text.islower():
+        raise ValueError(f"not an SGF point: {text!r}")
+    col, row_from_top = ord(text[0]) - ord("a"), ord(text[1]) - ord("a")
+    return to_flat(size - 1 - row_from_top, col, size)
