@@ -1,9 +1,10 @@
 """Stream SGF games out of files, directory trees and archives, without unpacking to disk.
 
-Inputs: a ``.sgf`` file (which may hold a collection of several games), a directory
-(searched recursively, in sorted order), or a ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``,
-``.tar.bz2``/``.tbz2`` or ``.tar.xz``/``.txz`` archive. Tar archives are read in
-streaming mode, member by member. Members and files that are not ``.sgf`` are ignored.
+Inputs: a ``.sgf`` file (which may hold a collection of several games), a ``.zip``,
+``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2``/``.tbz2`` or ``.tar.xz``/``.txz`` archive,
+or a directory (searched recursively, in sorted order, for both). Tar archives are read
+in streaming mode, member by member. Archive members that are not ``.sgf`` and other
+files are ignored.
 
 Each game comes out as ``(source_name, sgf_bytes)``. ``source_name`` is the path as
 given for a plain file, ``ARCHIVE:MEMBER`` inside an archive, with ``#N`` appended
@@ -48,6 +49,11 @@ _GAME_TREE_START = re.compile(rb"\(\s*;")
 def is_sgf_name(name: str) -> bool:
     """True for a file or member name ending in ``.sgf`` (any case)."""
     return name.lower().endswith(".sgf")
+
+
+def is_archive_name(name: str) -> bool:
+    """True for a zip or tar archive name (by suffix, any case)."""
+    return name.lower().endswith((*TAR_SUFFIXES, ".zip"))
 
 
 def split_collection(data: bytes) -> list[bytes]:
@@ -114,7 +120,7 @@ def _iter_directory(path: Path, on_error: ErrorHandler) -> Iterator[tuple[str, b
     for root, dirs, files in os.walk(path, onerror=report):
         dirs.sort()
         for file_name in sorted(files):
-            if is_sgf_name(file_name):
+            if is_sgf_name(file_name) or is_archive_name(file_name):
                 yield from _iter_input(Path(root, file_name), on_error)
 
 
@@ -140,7 +146,7 @@ def _iter_input(path: Path, on_error: ErrorHandler) -> Iterator[tuple[str, bytes
     try:
         yield from _iter_path(path, on_error)
     except (*_READ_ERRORS, ValueError) as error:
-        is_archive = path.name.lower().endswith((*TAR_SUFFIXES, ".zip")) and path.is_file()
+        is_archive = is_archive_name(path.name) and path.is_file()
         detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
         on_error(RecordError(ARCHIVE_REASON if is_archive else INPUT_REASON, str(path), detail))
 

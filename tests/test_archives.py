@@ -80,10 +80,11 @@ def test_zip_archive_yields_every_game_in_order(tmp_path):
     assert games == [(f"{path}:{name}", data) for name, data in EXPECTED]
 
 
-def test_directory_is_walked_recursively_in_sorted_order(tmp_path):
+def test_directory_is_walked_recursively_in_sorted_order_including_archives(tmp_path):
     for name, data in MEMBERS.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
+    archive = write_zip(tmp_path / "games" / "sub" / "more.zip", {"x.sgf": GAME_C, "y.txt": b"no"})
     games, errors = read_all([tmp_path])
     root = tmp_path / "games"
     assert errors == []
@@ -93,6 +94,7 @@ def test_directory_is_walked_recursively_in_sorted_order(tmp_path):
         (f"{root}/sub/coll.SGF", GAME_A),
         (f"{root}/sub/coll.SGF#2", GAME_B),
         (f"{root}/sub/coll.SGF#3", GAME_C),
+        (f"{archive}:x.sgf", GAME_C),
     ]
 
 
