@@ -20,6 +20,7 @@ from sgfmill import sgf, sgf_grammar, sgf_properties
 
 from .coords import BLACK, WHITE, Move, check_size, colour_letter, from_sgf, parse_colour, point_to_move, to_gtp, to_sgf
 from .errors import IllegalMoveError, RecordError
+from .rules import Game
 
 MALFORMED = "malformed sgf"
 BOARD_SIZE = "board size"
@@ -283,3 +284,37 @@ def read_game(
         date=_text(root, "DT", encoding),
         encoding=encoding,
     )
+
+
+# -- replaying -----------------------------------------------------------------------
+
+
+def replay(record: GameRecord, *, allow_suicide: bool = False, superko: bool = False) -> Iterator[tuple[Game, int, Move]]:
+    """Replays the main line under the rules, yielding ``(game_before_move, colour, move)`` for every move.
+
+    ``colour`` is the colour that moves in the record (handicap games and two moves of
+    one colour in a row are fine); setup stones are placed where the record has them.
+    The yielded ``game`` is the live game, valid until the next step: ``game.copy()``
+    it to keep it. An illegal move raises RecordError ``'illegal move'`` with its
+    1-based number, after the positions before it were yielded.
+    """
+    game = Game(record.size, record.komi, allow_suicide=allow_suicide, superko=superko)
+    pending = list(reversed(record.setups))
+    for number, (colour, move) in enumerate(record.moves, start=1):
+        while pending and pending[-1].after_moves < number:
+            setup = pending.pop()
+            game.setup(setup.black, setup.white, setup.empty)
+        yield game, colour, move
+        try:
+            game.play(colour, move)
+        except IllegalMoveError as error:
+            where = to_gtp(move, record.size) if move is not None else "pass"
+            detail = f"{colour_letter(colour).upper()} {where} ({to_sgf(move, record.size)}): {error.reason}"
+            raise RecordError(ILLEGAL_MOVE, record.source, detail, number) from None
+
+
+def check_legal(record: GameRecord, *, allow_suicide: bool = False, superko: bool = False) -> GameRecord:
+    """Replays ``record`` to its end and returns it; raises RecordError at its first illegal move."""
+    for _ in replay(record, allow_suicide=allow_suicide, superko=superko):
+        pass
+    return record

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from gopolicy.coords import BLACK, WHITE, from_sgf
+from gopolicy.coords import BLACK, EMPTY, WHITE, from_sgf
 from gopolicy.errors import RecordError
-from gopolicy.records import GameRecord, Setup, parse_rank, rank_label, read_game
+from gopolicy.records import GameRecord, Setup, check_legal, parse_rank, rank_label, read_game, replay
 
 
 def flat(sgf_point: str, size: int = 19) -> int:
@@ -211,6 +211,81 @@ def test_only_record_errors_escape_on_random_bytes():
             read_game(data, "fuzz.sgf")
         except RecordError:
             pass
+
+
+# -- replaying under the rules -------------------------------------------------------------
+
+
+def stone(game, sgf_point: str) -> int:
+    row, col = divmod(from_sgf(sgf_point, game.size), game.size)
+    return int(game.stones()[row, col])
+
+
+def test_replay_yields_the_position_before_each_move_with_the_recorded_colour():
+    record = read("(;SZ[19]HA[2]AB[dp][pd];W[qp];B[dd];W[])")
+    seen = []
+    for game, colour, move in replay(record):
+        seen.append((game.move_number, colour, move, stone(game, "dp"), stone(game, "qp")))
+    assert seen == [
+        (0, WHITE, flat("qp"), BLACK, EMPTY),  # handicap stones are there before move 1
+        (1, BLACK, flat("dd"), BLACK, WHITE),
+        (2, WHITE, None, BLACK, WHITE),
+    ]
+    assert game.komi == 0.0 and game.size == 19
+
+
+def test_replay_places_later_setup_stones_between_the_right_moves():
+    record = read("(;SZ[9];B[ee];W[cc];AB[aa]AE[ee];B[gg];W[ee])")
+    states = [(stone(g, "aa"), stone(g, "ee")) for g, _, _ in replay(record)]
+    assert states == [(EMPTY, EMPTY), (EMPTY, BLACK), (BLACK, EMPTY), (BLACK, EMPTY)]
+
+
+def test_replay_accepts_two_moves_of_one_colour_in_a_row():
+    record = read("(;SZ[9];B[ee];B[cc];B[gg];W[cg])")
+    assert [colour for _, colour, _ in replay(record)] == [BLACK, BLACK, BLACK, WHITE]
+    assert check_legal(record) is record
+
+
+def test_replay_on_13x13_uses_the_record_size():
+    record = read("(;SZ[13]KM[6.5];B[aa];W[mm])")
+    games = [(g.size, g.komi) for g, _, _ in replay(record)]
+    assert games == [(13, 6.5), (13, 6.5)]
+
+
+def test_captures_are_applied():
+    record = read("(;SZ[9];B[ba];W[aa];B[ab];W[ee];B[ff])")  # B[ab] captures W[aa]
+    positions = [stone(g, "aa") for g, _, _ in replay(record)]
+    assert positions == [EMPTY, EMPTY, WHITE, EMPTY, EMPTY]
+
+
+@pytest.mark.parametrize("text, number, detail", [
+    ("(;SZ[9];B[ee];W[cc];B[ee])", 3, "B E5 (ee): occupied"),  # onto a stone
+    ("(;SZ[9]AB[ee];W[gg];B[ee])", 2, "B E5 (ee): occupied"),  # onto a setup stone
+    ("(;SZ[9];B[ba];W[gg];B[ab];W[aa])", 4, "W A9 (aa): suicide"),
+    ("(;SZ[9]AB[ba][ab][bc]AW[ca][bb][db][cc];B[cb];W[bb])", 2, "W B8 (bb): ko"),  # immediate ko recapture
+])
+def test_illegal_moves_name_the_file_and_move(text, number, detail):
+    record = read_game(text.encode(), "games/bad.sgf")
+    steps = []
+    with pytest.raises(RecordError) as caught:
+        for game, colour, move in replay(record):
+            steps.append(move)
+    error = caught.value
+    assert (error.reason, error.source, error.move_number) == ("illegal move", "games/bad.sgf", number)
+    assert str(error) == f"games/bad.sgf, move {number}: illegal move: {detail}"
+    assert len(steps) == number  # every position up to the illegal move was yielded
+
+
+def test_ko_can_be_retaken_after_a_move_elsewhere():
+    record = read("(;SZ[9]AB[ba][ab][bc]AW[ca][bb][db][cc];B[cb];W[gg];B[hh];W[bb])")
+    assert check_legal(record) is record
+
+
+def test_suicide_is_legal_when_allowed():
+    record = read("(;SZ[9];B[ba];W[gg];B[ab];W[aa])")
+    assert check_legal(record, allow_suicide=True) is record
+    with pytest.raises(RecordError):
+        check_legal(record)
 
 
 # -- ranks ---------------------------------------------------------------------------
