@@ -1,0 +1,229 @@
+"""``gopolicy stats ARCHIVE...``: what is in a set of game records, and which games are unusable.
+
+Counts games, moves (non-pass and passes), skipped games by reason, board sizes,
+handicaps, the stronger player's rank, years and komi. Every game is parsed and
+replayed under the rules, so the skip counts say exactly what training would lose.
+The main process streams the inputs; worker processes parse and replay chunks of
+games and send back small partial counts, which are merged.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
+
+from tqdm import tqdm
+
+from .archives import ARCHIVE_REASON, INPUT_REASON, iter_sgf
+from .errors import RecordError
+from .records import GameRecord, check_legal, rank_label, read_game
+
+CHUNK_GAMES = 200  # games per worker task: a fraction of a second of work, cheap to pickle
+MAX_EXAMPLES = 10  # error messages kept for the report
+UNEXPECTED = "unexpected error"
+INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input, not a game  # a bug, not bad data: counted so a long run still finishes
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Stats:
+    """Counts over a set of games; partial counts from workers are merged with :meth:`merge`."""
+
+    games: int = 0  # usable games (parsed and replayed legally)
+    moves: int = 0  # non-pass moves in usable games
+    passes: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason -> games (or inputs) skipped
+    examples: list = field(default_factory=list)  # the first few error messages
+    sizes: Counter = field(default_factory=Counter)
+    handicaps: Counter = field(default_factory=Counter)  # HA (0 = even game) -> games
+    ranks: Counter = field(default_factory=Counter)  # stronger player's rank value (None = unknown) -> games
+    years: Counter = field(default_factory=Counter)
+    komis: Counter = field(default_factory=Counter)
+
+    def add_game(self, record: GameRecord) -> None:
+        passes = record.passes
+        self.games += 1
+        self.moves += len(record.moves) - passes
+        self.passes += passes
+        self.sizes[record.size] += 1
+        self.handicaps[record.handicap] += 1
+        self.ranks[record.stronger_rank] += 1
+        self.years[record.year] += 1
+        self.komis[record.komi] += 1
+
+    def add_error(self, error: RecordError) -> None:
+        self.skipped[error.reason] += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(str(error))
+
+    def merge(self, other: "Stats") -> "Stats":
+        self.games += other.games
+        self.moves += other.moves
+        self.passes += other.passes
+        for name in ("skipped", "sizes", "handicaps", "ranks", "years", "komis"):
+            getattr(self, name).update(getattr(other, name))
+        self.examples.extend(other.examples[: MAX_EXAMPLES - len(self.examples)])
+        return self
+
+    @property
+    def games_read(self) -> int:
+        """Usable games plus skipped games (inputs that could not be read are not games)."""
+        return self.games + sum(n for reason, n in self.skipped.items() if reason not in INPUT_REASONS)
+
+    def to_json(self) -> dict:
+        """Plain JSON-ready counts; keys are strings, ``"unknown"`` where a value is missing."""
+        return {
+            "games": self.games,
+            "games_read": self.games_read,
+            "moves": self.moves,
+            "passes": self.passes,
+            "skipped": dict(self.skipped.most_common()),
+            "examples": self.examples,
+            "board_sizes": _keyed(self.sizes, str, reverse=True),
+            "handicap": _keyed(self.handicaps, str),
+            "stronger_rank": _keyed(self.ranks, _rank_key, reverse=True),
+            "years": _keyed(self.years, str),
+            "komi": _keyed(self.komis, lambda k: f"{k:g}"),
+        }
+
+
+def _rank_key(value: Optional[int]) -> str:
+    return "unknown" if value is None else rank_label(value)
+
+
+def _keyed(counter: Counter, name: Callable, reverse: bool = False) -> dict:
+    """Counter -> {name(key): count} sorted by key (missing keys last as ``"unknown"``)."""
+    known = sorted((k for k in counter if k is not None), reverse=reverse)
+    result = {name(k): counter[k] for k in known}
+    if None in counter:
+        result["unknown"] = counter[None]
+    return result
+
+
+# -- work ---------------------------------------------------------------------------
+
+
+def game_stats(games: list[tuple[str, bytes]]) -> Stats:
+    """Parses and replays a chunk of games (runs in a worker process)."""
+    stats = Stats()
+    for source, data in games:
+        try:
+            stats.add_game(check_legal(read_game(data, source)))
+        except RecordError as error:
+            stats.add_error(error)
+        except Exception as error:  # noqa: BLE001 -- a bug must not lose a long run; it is reported
+            stats.add_error(RecordError(UNEXPECTED, source, f"{type(error).__name__}: {error}"))
+    return stats
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def bounded_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
+    """``map`` over ``jobs`` worker processes, in order, holding only a few items in flight.
+
+    (``Pool.imap`` would read the whole input ahead into memory.) ``jobs <= 1`` runs inline.
+    """
+    if jobs <= 1:
+        yield from map(function, items)
+        return
+    with get_context().Pool(jobs) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.apply_async(function, (item,)))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def collect(inputs: list[str], jobs: int = 1, limit: Optional[int] = None, progress: bool = True) -> Stats:
+    """Stats over every game in ``inputs`` (files, directories, archives)."""
+    total = Stats()
+    games = iter_sgf(inputs, on_error=total.add_error)
+    if limit is not None:
+        games = itertools.islice(games, limit)
+    with tqdm(unit=" games", disable=not progress, mininterval=1.0, smoothing=0.1) as bar:
+        for part in bounded_map(game_stats, chunked(games, CHUNK_GAMES), jobs):
+            total.merge(part)
+            bar.update(part.games + sum(part.skipped.values()))
+    return total
+
+
+# -- report -------------------------------------------------------------------------
+
+
+def _line(title: str, counts: dict, prefix: str = "") -> str:
+    items = ", ".join(f"{prefix}{key}: {n:,}" for key, n in counts.items())
+    return f"{title:<16}{items or '-'}"
+
+
+def format_report(stats: Stats, seconds: float) -> str:
+    """A readable report of ``stats`` (and how long collecting them took)."""
+    data = stats.to_json()
+    skipped = sum(stats.skipped.values())
+    handicap_games = {k: n for k, n in data["handicap"].items() if k != "0"}
+    lines = [
+        f"games           {stats.games:,} usable of {stats.games_read:,} read",
+        f"moves           {stats.moves + stats.passes:,} ({stats.moves:,} non-pass, {stats.passes:,} passes)",
+        f"skipped         {skipped:,}" + (f" ({', '.join(f'{r}: {n:,}' for r, n in data['skipped'].items())})" if skipped else ""),
+        _line("board sizes", {f"{k}x{k}": n for k, n in data["board_sizes"].items()}),
+        f"handicap games  {sum(handicap_games.values()):,} ({', '.join(f'HA {k}: {n:,}' for k, n in handicap_games.items()) or 'none'}); "
+        f"even games {data['handicap'].get('0', 0):,}",
+        _line("stronger rank", data["stronger_rank"]),
+        _line("years", data["years"]),
+        _line("komi", data["komi"]),
+    ]
+    rate = f"{stats.games_read / seconds:,.0f} games/s, {(stats.moves + stats.passes) / seconds:,.0f} moves/s" if seconds > 0 else ""
+    lines.append(f"time            {seconds:.1f} s ({rate})")
+    if stats.examples:
+        lines.append("first problems:")
+        lines.extend(f"  {message}" for message in stats.examples)
+    return "\n".join(lines)
+
+
+# -- command ------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="ARCHIVE", help=".sgf file, directory, .zip or .tar[.gz|.bz2|.xz] archive")
+    parser.add_argument("--jobs", "-j", type=int, default=available_cores(), help="worker processes (default: all cores, %(default)s)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N games")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON instead of a report")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prints the stats; exit status 1 if an input could not be read completely or no game was found."""
+    start = time.perf_counter()
+    stats = collect(args.inputs, jobs=args.jobs, limit=args.limit, progress=args.progress)
+    seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps({**stats.to_json(), "seconds": round(seconds, 3)}, indent=2))
+    else:
+        print(format_report(stats, seconds))
+    sys.stdout.flush()
+    if stats.games_read == 0:
+        print("gopolicy stats: no SGF games found", file=sys.stderr)
+        return 1
+    return 1 if any(stats.skipped[reason] for reason in INPUT_REASONS) else 0
