@@ -7,6 +7,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdlib.h>
+
 #include "board.h"
 
 typedef struct {
@@ -336,8 +338,73 @@ static PyTypeObject BoardType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* unpack_planes(packed, symmetries, perms, out, planes, one): training batches on the CPU.
+ * packed: (B, bytes) uint8, np.packbits of (planes, n) per row; symmetries: (B,) int64 in 0..7;
+ * perms: (8, n) int64 with out[.., j] = in[.., perms[s][j]]; out: (B, planes, n) of 1-, 2- or
+ * 4-byte items (uint8, bfloat16, float32...), set to 0 or to the bit pattern `one`. */
+static PyObject *unpack_planes(PyObject *module, PyObject *args)
+{
+    PyObject *objs[4];
+    Py_buffer v[4] = {{0}};
+    unsigned long one;
+    Py_ssize_t planes;
+    if (!PyArg_ParseTuple(args, "OOOOnk", &objs[0], &objs[1], &objs[2], &objs[3], &planes, &one)) return NULL;
+    for (int i = 0; i < 4; ++i) {
+        int flags = i == 3 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS;
+        if (PyObject_GetBuffer(objs[i], &v[i], flags) < 0) {
+            for (int k = 0; k < i; ++k) PyBuffer_Release(&v[k]);
+            return NULL;
+        }
+    }
+    Py_ssize_t batch = v[1].len / 8, n = v[2].len / (8 * 8), width = batch ? v[0].len / batch : 0;
+    Py_ssize_t item = batch && n && planes > 0 ? v[3].len / (batch * planes * n) : 0;
+    const uint8_t *packed = v[0].buf;
+    const int64_t *sym = v[1].buf, *perms = v[2].buf;
+    uint8_t *out = v[3].buf;
+    int ok = batch > 0 && n > 0 && planes * n <= width * 8 && v[0].len == batch * width &&
+             (item == 1 || item == 2 || item == 4) && v[3].len == batch * planes * n * item;
+    for (Py_ssize_t b = 0; ok && b < batch; ++b) ok = sym[b] >= 0 && sym[b] < 8;
+    for (Py_ssize_t j = 0; ok && j < 8 * n; ++j) ok = perms[j] >= 0 && perms[j] < n;
+    uint8_t *bits = ok ? malloc((size_t)width * 8) : NULL;
+    if (ok && bits) {
+        Py_BEGIN_ALLOW_THREADS
+        uint64_t spread[256]; /* byte -> its 8 bits as 8 bytes, most significant first (np.packbits order) */
+        for (int x = 0; x < 256; ++x) {
+            uint8_t bytes[8];
+            for (int k = 0; k < 8; ++k) bytes[k] = (x >> (7 - k)) & 1;
+            memcpy(&spread[x], bytes, 8);
+        }
+        for (Py_ssize_t b = 0; b < batch; ++b) {
+            const uint8_t *row = packed + b * width;
+            for (Py_ssize_t i = 0; i < width; ++i) memcpy(bits + 8 * i, &spread[row[i]], 8);
+            const int64_t *perm = perms + sym[b] * n;
+            for (Py_ssize_t c = 0; c < planes; ++c) {
+                const uint8_t *src = bits + c * n;
+                Py_ssize_t at = (b * planes + c) * n;
+                if (item == 1)
+                    for (Py_ssize_t j = 0; j < n; ++j) out[at + j] = (uint8_t)(src[perm[j]] * one);
+                else if (item == 2)
+                    for (Py_ssize_t j = 0; j < n; ++j) ((uint16_t *)out)[at + j] = (uint16_t)(src[perm[j]] * one);
+                else
+                    for (Py_ssize_t j = 0; j < n; ++j) ((uint32_t *)out)[at + j] = (uint32_t)(src[perm[j]] * one);
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(bits);
+    for (int i = 0; i < 4; ++i) PyBuffer_Release(&v[i]);
+    if (!ok) return PyErr_Format(PyExc_ValueError, "unpack_planes: inconsistent buffer shapes or values");
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"unpack_planes", unpack_planes, METH_VARARGS,
+     "unpack_planes(packed, symmetries, perms, out, planes, one): unpack bit-packed planes, apply a symmetry per row, "
+     "write 0 or `one` (the bit pattern of 1 in out's item type)."},
+    {NULL}};
+
 static struct PyModuleDef board_module = {PyModuleDef_HEAD_INIT, "gopolicy._board",
-                                          "Compiled Go rules and feature-plane core.", -1, NULL};
+                                          "Compiled Go rules and feature-plane core.", -1, module_methods};
 
 PyMODINIT_FUNC PyInit__board(void)
 {

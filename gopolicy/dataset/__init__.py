@@ -1,0 +1,1 @@
+"""Prepared datasets: building them (prepare), their on-disk format, and loading minibatches."""

@@ -1,0 +1,139 @@
+"""Random minibatches from a prepared dataset, straight out of the memory-mapped shards.
+
+Nothing is loaded into memory up front: a batch reads its rows from the
+memory-mapped shards (the OS page cache does the caching), so memory stays
+flat however large the dataset. Bits are unpacked and one of the 8
+symmetries is applied to each position (planes and target alike) on the
+device, after a copy of the packed bytes, which is 8x smaller than the planes.
+
+Batches are a pure function of ``(seed, rank, step)`` (a counter-based RNG),
+so training resumes bit-for-bit from a step number, and each distributed rank
+draws only from its own contiguous part of the split.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import numpy as np
+import torch
+
+from gopolicy import _board
+from gopolicy.dataset.format import PASS, Dataset, DatasetError, iter_split_rows
+from gopolicy.nn.symmetry import SYMMETRIES, flat_permutation, inverse
+
+
+_UINT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
+
+
+class BatchLoader:
+    """Minibatches ``(planes, targets)`` of one split: planes ``(B, C, size, size)`` in ``dtype``,
+    targets ``(B,)`` long flat indices, both on ``device``. Positions before a pass are skipped
+    unless ``include_passes`` (their target is then ``size * size``)."""
+
+    def __init__(self, dataset: Dataset, split: str = "train", batch_size: int = 256, *, device: str | torch.device = "cpu",
+                 dtype: torch.dtype = torch.float32, augment: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1,
+                 include_passes: bool = False):
+        self.dataset, self.split, self.batch_size = dataset, split, batch_size
+        self.device, self.dtype, self.augment, self.seed, self.rank = torch.device(device), dtype, augment, seed, rank
+        self.include_passes = include_passes
+        self.size, self.planes = dataset.board_size, dataset.planes
+        self.parts = list(iter_split_rows(dataset, split))
+        self.offsets = np.cumsum([0] + [stop - start for _, start, stop in self.parts])
+        total = int(self.offsets[-1])
+        self.low, self.high = total * rank // world_size, total * (rank + 1) // world_size
+        if self.high <= self.low:
+            raise DatasetError(f"{dataset.path}: split '{split}' has no positions for rank {rank} of {world_size}")
+        n = self.size * self.size
+        self.perms = torch.stack([flat_permutation(s if augment else 0, self.size) for s in SYMMETRIES]).to(self.device)
+        self.perms_np = self.perms.cpu().numpy().astype(np.int64)
+        self.target_maps = torch.stack([flat_permutation(inverse(s), self.size) for s in SYMMETRIES])
+        self.target_maps = torch.cat([self.target_maps, torch.full((8, 1), n)], 1).to(self.device)  # pass stays pass
+        self.shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=self.device)
+
+    def __len__(self) -> int:
+        """Positions this rank draws from (pass positions included)."""
+        return self.high - self.low
+
+    def _rng(self, step: int) -> np.random.Generator:
+        return np.random.Generator(np.random.Philox(key=[self.seed, self.rank], counter=[step, 0, 0, 0]))
+
+    def _locate(self, indices: np.ndarray) -> Iterator[tuple[object, np.ndarray, np.ndarray]]:
+        """(shard, positions in ``indices``, shard rows) per shard touched, rows ascending for locality."""
+        part = np.searchsorted(self.offsets, indices, side="right") - 1
+        for p in np.unique(part):
+            shard, start, _ = self.parts[p]
+            sel = np.nonzero(part == p)[0]
+            rows = indices[sel] - self.offsets[p] + start
+            order = np.argsort(rows)
+            yield shard, sel[order], rows[order]
+
+    def _moves(self, indices: np.ndarray) -> np.ndarray:
+        moves = np.empty(len(indices), np.int64)
+        for shard, sel, rows in self._locate(indices):
+            moves[sel] = shard.meta["move"][rows]
+        return moves
+
+    def _planes(self, indices: np.ndarray) -> np.ndarray:
+        packed = np.empty((len(indices), self.parts[0][0].planes.shape[1]), np.uint8)
+        for shard, sel, rows in self._locate(indices):
+            packed[sel] = shard.planes[rows]
+        return packed
+
+    def indices(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Split-row indices, their moves and the symmetries of batch ``step`` (deterministic)."""
+        rng = self._rng(step)
+        indices, moves = np.empty(0, np.int64), np.empty(0, np.int64)
+        for _ in range(100):
+            need = self.batch_size - len(indices)
+            draw = rng.integers(self.low, self.high, size=need if self.include_passes else need + need // 16 + 4)
+            drawn_moves = self._moves(draw)
+            keep = slice(None) if self.include_passes else drawn_moves != PASS
+            indices = np.concatenate([indices, draw[keep]])[: self.batch_size]
+            moves = np.concatenate([moves, drawn_moves[keep]])[: self.batch_size]
+            if len(indices) == self.batch_size:
+                break
+        else:
+            raise DatasetError(f"{self.dataset.path}: split '{self.split}' has (almost) no non-pass positions")
+        symmetries = rng.integers(0, 8, size=self.batch_size) if self.augment else np.zeros(self.batch_size, np.int64)
+        return indices, moves, symmetries
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch number ``step``: the same for the same seed, rank and step."""
+        indices, moves, symmetries = self.indices(step)
+        return self.to_device(self._planes(indices), moves, symmetries)
+
+    def to_device(self, packed: np.ndarray, moves: np.ndarray, symmetries: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unpacks and transforms: on a GPU with torch ops, on the CPU with the compiled kernel."""
+        n, b = self.size * self.size, len(packed)
+        sym = torch.from_numpy(symmetries).to(self.device)
+        if self.device.type == "cpu":
+            planes = torch.empty((b, self.planes, n), dtype=self.dtype)
+            one = torch.ones(1, dtype=self.dtype).view(_UINT_OF_SIZE[planes.element_size()]).item()
+            raw = planes.view(_UINT_OF_SIZE[planes.element_size()]).numpy()
+            _board.unpack_planes(packed, symmetries.astype(np.int64), self.perms_np, raw, self.planes, one & 0xFFFFFFFF)
+        else:
+            x = torch.from_numpy(packed).to(self.device, non_blocking=True)
+            bits = (x.unsqueeze(-1) >> self.shifts).bitwise_and_(1).view(b, -1)[:, : self.planes * n].view(b, self.planes, n)
+            planes = torch.gather(bits, 2, self.perms[sym].unsqueeze(1).expand(b, self.planes, n)).to(self.dtype)
+        targets = torch.from_numpy(np.where(moves == PASS, n, moves)).to(self.device)
+        return planes.view(b, self.planes, self.size, self.size), self.target_maps[sym, targets]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.iterate()
+
+    def iterate(self, start: int = 0, stop: Optional[int] = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        step = start
+        while stop is None or step < stop:
+            yield self.batch(step)
+            step += 1
+
+
+def sequential_batches(dataset: Dataset, split: str, batch_size: int, *, include_passes: bool = False
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every position of a split in order, in batches of ``(packed, meta, rows)``: for evaluation."""
+    for shard, start, stop in iter_split_rows(dataset, split):
+        for lo in range(start, stop, batch_size):
+            hi = min(lo + batch_size, stop)
+            meta = np.asarray(shard.meta[lo:hi])
+            keep = slice(None) if include_passes else meta["move"] != PASS
+            yield np.asarray(shard.planes[lo:hi])[keep], meta[keep], np.arange(lo, hi)[keep]

@@ -1,0 +1,310 @@
+"""``gopolicy prepare``: game records -> a sharded, memory-mappable training dataset.
+
+Worker processes parse and replay games and compute their planes; the main
+process streams the inputs, removes duplicate games (same setup and move
+sequence) across all inputs, assigns each game to a split by a stable hash
+of its moves (so re-running, or adding archives later, never moves a game
+between splits), and commits whole games in shards (see
+:mod:`gopolicy.dataset.format`).
+
+Resumable: each committed shard is journalled with the sources it used up
+(kept, skipped or duplicate), so a re-run, after an interruption or with new
+archives added, skips what is done and appends the rest. Ctrl-C commits the
+games already computed before stopping.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+import numpy as np
+from tqdm import tqdm
+
+from gopolicy import __version__
+from gopolicy.archives import iter_sgf
+from gopolicy.dataset.format import (
+    FORMAT_VERSION,
+    META_DTYPE,
+    PASS,
+    SPLITS,
+    DatasetError,
+    append_journal,
+    packed_bytes,
+    read_journal,
+    write_json_atomic,
+    write_npy,
+)
+from gopolicy.errors import RecordError
+from gopolicy.features import feature_set as get_feature_set
+from gopolicy.records import GameRecord, parse_rank, read_game, replay
+
+BOARD_SIZE = 19
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which games to keep. ``min_rank`` (a :func:`parse_rank` value) applies to every rank the
+    record states; games without ranks pass. ``handicap``: 'any', 'no' or 'only'."""
+
+    min_rank: Optional[int] = None
+    handicap: str = "any"
+    min_moves: int = 0
+
+    def reject(self, record: GameRecord) -> Optional[str]:
+        """The reason to skip ``record``, or None to keep it."""
+        if self.min_rank is not None:
+            ranks = [parse_rank(r) for r in (record.black_rank, record.white_rank)]
+            if any(r is not None and r < self.min_rank for r in ranks):
+                return "filtered: rank"
+        handicapped = record.handicap > 1 or any(s.after_moves == 0 and s.black for s in record.setups)
+        if (self.handicap == "no" and handicapped) or (self.handicap == "only" and not handicapped):
+            return "filtered: handicap"
+        if len(record.moves) - record.passes < self.min_moves:
+            return "filtered: too few moves"
+        return None
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    """Fractions of games held out; the rest is training data."""
+
+    validation: float = 0.01
+    test: float = 0.02
+
+    def split_of(self, key: bytes) -> str:
+        """The split of the game with this key: a stable hash, never a position-level draw."""
+        u = int.from_bytes(hashlib.blake2b(key, digest_size=8, person=b"gopolicy-split").digest(), "little") / 2**64
+        return "test" if u < self.test else "validation" if u < self.test + self.validation else "train"
+
+
+def game_key(record: GameRecord) -> bytes:
+    """Identity of a game for de-duplication: its setup stones and move sequence."""
+    h = hashlib.blake2b(digest_size=12)
+    for s in record.setups:
+        h.update(repr((s.after_moves, sorted(s.black), sorted(s.white), sorted(s.empty))).encode())
+    h.update(np.array([-1 if m is None else c * 1000 + m for c, m in record.moves], np.int32).tobytes())
+    return h.digest()
+
+
+@dataclass
+class GameRows:
+    """One game's positions, computed by a worker."""
+
+    source: str
+    key: bytes
+    planes: np.ndarray  # (n, packed_bytes) uint8
+    moves: np.ndarray  # (n,) int16, PASS for a pass
+    colours: np.ndarray  # (n,) uint8
+
+
+def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) -> GameRows:
+    """Parses, filters and replays one game into packed planes; raises RecordError with the reason to skip it."""
+    record = read_game(data, source, size=BOARD_SIZE)
+    reason = filters.reject(record)
+    if reason:
+        raise RecordError(reason, source)
+    n, planes = len(record.moves), get_feature_set(feature_set).planes
+    unpacked = np.empty((n, planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
+    moves = np.empty(n, np.int16)
+    colours = np.empty(n, np.uint8)
+    for i, (game, colour, move) in enumerate(replay(record)):
+        game.board.planes(colour, unpacked[i])
+        moves[i] = PASS if move is None else move
+        colours[i] = colour
+    return GameRows(source, game_key(record), np.packbits(unpacked.reshape(n, -1), axis=1), moves, colours)
+
+
+def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | tuple[str, str]]:
+    """Worker entry point: GameRows, or (source, reason) for a game to skip."""
+    chunk, feature_set, filters = args
+    out: list[GameRows | tuple[str, str]] = []
+    for source, data in chunk:
+        try:
+            out.append(encode_game(data, source, feature_set, filters))
+        except RecordError as e:
+            out.append((source, e.reason))
+    return out
+
+
+@dataclass
+class _Pending:
+    """Games computed but not yet committed to a shard."""
+
+    games: dict[str, list[GameRows]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    sources: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    duplicates: int = 0
+    rows: int = 0
+
+
+class Preparer:
+    """The state of one dataset directory while games are being added to it."""
+
+    def __init__(self, out: Path, feature_set: str, filters: Filters, splits: SplitSizes):
+        self.out, self.filters, self.splits = out, filters, splits
+        self.feature_set = get_feature_set(feature_set).name
+        self.planes = get_feature_set(feature_set).planes
+        self.config = {"feature_set": self.feature_set, "filters": asdict(filters), "splits": asdict(splits),
+                       "board_size": BOARD_SIZE}
+        (out / "shards").mkdir(parents=True, exist_ok=True)
+        self.journal_path = out / "journal.jsonl"
+        self.journal = read_journal(self.journal_path)
+        if self.journal and self.journal[0].get("config") != self.config:
+            raise DatasetError(f"{out}: prepared with {self.journal[0].get('config')}, not {self.config}; use another --out")
+        self.done_sources = {s for entry in self.journal for s in entry["sources"]}
+        self.keys = {bytes.fromhex(k) for entry in self.journal for k in entry["keys"]}
+        self.next_game = sum(len(entry["keys"]) for entry in self.journal)
+        self.sources_given: list[str] = [s for entry in self.journal for s in entry.get("inputs", [])]
+        self._remove_orphans()
+        self.pending = _Pending()
+
+    def _remove_orphans(self) -> None:
+        """Shard files that no journal entry commits (a crash between rename and journal) are dropped."""
+        committed = {e["shard"]["name"] for e in self.journal if e.get("shard")}
+        for path in (self.out / "shards").iterdir():
+            if path.name.split(".")[0] not in committed:
+                path.unlink()
+
+    def add(self, result: GameRows | tuple[str, str]) -> None:
+        p = self.pending
+        if isinstance(result, tuple):
+            p.sources.append(result[0])
+            p.skipped[result[1]] += 1
+            return
+        p.sources.append(result.source)
+        if result.key in self.keys:
+            p.duplicates += 1
+            return
+        self.keys.add(result.key)
+        p.games[self.splits.split_of(result.key)].append(result)
+        p.rows += len(result.moves)
+
+    def commit(self, inputs: list[str]) -> None:
+        """Writes the pending games as one shard (if any) and journals everything pending."""
+        p = self.pending
+        if not p.sources:
+            return
+        entry: dict = {"config": self.config, "inputs": inputs, "sources": p.sources, "skipped": dict(p.skipped),
+                       "duplicates": p.duplicates, "keys": [], "games": [], "shard": None}
+        if p.rows:
+            entry["shard"] = self._write_shard(p, entry)
+        append_journal(self.journal_path, entry)
+        self.journal.append(entry)
+        self.done_sources.update(p.sources)
+        self.pending = _Pending()
+        self.write_manifest()
+
+    def _write_shard(self, p: _Pending, entry: dict) -> dict:
+        name = f"shard-{sum(1 for e in self.journal if e.get('shard')):06d}"
+        planes = np.empty((p.rows, packed_bytes(self.planes)), np.uint8)
+        meta = np.zeros(p.rows, META_DTYPE)
+        row, ranges = 0, {}
+        for split in SPLITS:
+            start = row
+            for g in p.games[split]:
+                n = len(g.moves)
+                planes[row : row + n] = g.planes
+                m = meta[row : row + n]
+                m["move"], m["colour"], m["game"], m["move_number"] = g.moves, g.colours, self.next_game, np.arange(1, n + 1)
+                entry["keys"].append(g.key.hex())
+                entry["games"].append([g.source, split, n])
+                self.next_game += 1
+                row += n
+            ranges[split] = [start, row]
+        base = self.out / "shards" / name
+        return {"name": name, "rows": p.rows, "splits": ranges,
+                "planes": write_npy(base.with_name(name + ".planes.npy"), planes),
+                "meta": write_npy(base.with_name(name + ".meta.npy"), meta)}
+
+    def write_manifest(self) -> dict:
+        shards = [e["shard"] for e in self.journal if e.get("shard")]
+        skipped: Counter = Counter()
+        for e in self.journal:
+            skipped.update(e["skipped"])
+        positions = {s: sum(sh["splits"][s][1] - sh["splits"][s][0] for sh in shards) for s in SPLITS}
+        games = Counter(split for e in self.journal for _, split, _ in e["games"])
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "gopolicy_version": __version__,
+            **self.config,
+            "planes": self.planes,
+            "packed_bytes": packed_bytes(self.planes),
+            "inputs": sorted(set(self.sources_given)),
+            "counts": {
+                "games_read": sum(len(e["sources"]) for e in self.journal),
+                "games_kept": sum(games.values()),
+                "games": {s: games.get(s, 0) for s in SPLITS},
+                "positions": positions,
+                "duplicates": sum(e["duplicates"] for e in self.journal),
+                "skipped": dict(sorted(skipped.items())),
+            },
+            "shards": shards,
+        }
+        write_json_atomic(self.out / "manifest.json", manifest)
+        return manifest
+
+
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def prepare(
+    inputs: Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    feature_set: str = "alphago48",
+    filters: Filters = Filters(),
+    splits: SplitSizes = SplitSizes(),
+    shard_rows: int = 32768,
+    jobs: Optional[int] = None,
+    count_first: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Adds the games of ``inputs`` to the dataset at ``out`` (created if new); returns the manifest."""
+    inputs = [str(i) for i in inputs]
+    prep = Preparer(Path(out), feature_set, filters, splits)
+    prep.sources_given += inputs
+    archive_errors: Counter = Counter()
+
+    def on_error(error: RecordError) -> None:
+        archive_errors[error.reason] += 1
+        tqdm.write(f"prepare: skipped input: {error}")
+
+    total = sum(1 for s, _ in iter_sgf(inputs, on_error=lambda e: None) if s not in prep.done_sources) if count_first else None
+    games = ((s, d) for s, d in iter_sgf(inputs, on_error=on_error) if s not in prep.done_sources)
+    jobs = jobs or os.cpu_count() or 1
+    bar = tqdm(total=total, unit="game", desc="prepare", disable=not progress, smoothing=0.05)
+    start, positions = time.time(), 0
+    tasks = ((chunk, prep.feature_set, filters) for chunk in _chunks(games, 16))
+    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    try:
+        results = pool.imap(_encode_chunk, tasks) if pool else map(_encode_chunk, tasks)
+        for chunk in results:
+            for result in chunk:
+                prep.add(result)
+                positions += 0 if isinstance(result, tuple) else len(result.moves)
+            bar.update(len(chunk))
+            bar.set_postfix(pos_per_s=f"{positions / max(time.time() - start, 1e-9):,.0f}", refresh=False)
+            if prep.pending.rows >= shard_rows:
+                prep.commit(inputs)
+    except KeyboardInterrupt:
+        tqdm.write("prepare: interrupted; committing the games computed so far (re-run the same command to resume)")
+        raise
+    finally:
+        if pool:
+            pool.terminate()
+        prep.commit(inputs)
+        bar.close()
+    manifest = prep.write_manifest()
+    manifest["run"] = {"seconds": round(time.time() - start, 1), "positions": positions,
+                       "positions_per_second": round(positions / max(time.time() - start, 1e-9)),
+                       "input_errors": dict(archive_errors)}
+    return manifest
