@@ -308,3 +308,52 @@ def prepare(
                        "positions_per_second": round(positions / max(time.time() - start, 1e-9)),
                        "input_errors": dict(archive_errors)}
     return manifest
+
+
+# -- command line --------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    from gopolicy.features import FEATURE_SETS
+
+    parser.add_argument("inputs", nargs="+", metavar="ARCHIVE", help="SGF files, folders, .zip or .tar(.gz/.bz2/.xz) archives")
+    parser.add_argument("--out", required=True, help="dataset directory (created, or extended with new games)")
+    parser.add_argument("--features", default="alphago48", choices=sorted(FEATURE_SETS), help="feature set (default: alphago48)")
+    parser.add_argument("--min-rank", help="skip games where a stated rank is below this, e.g. 6d")
+    parser.add_argument("--handicap", choices=("any", "no", "only"), default="any", help="keep handicap games? (default: any)")
+    parser.add_argument("--min-moves", type=int, default=0, help="skip games with fewer non-pass moves")
+    parser.add_argument("--validation", type=float, default=0.01, help="fraction of games held out for validation (0.01)")
+    parser.add_argument("--test", type=float, default=0.02, help="fraction of games held out for testing (0.02)")
+    parser.add_argument("--shard-rows", type=int, default=32768, help="positions per shard (about 70 MB at 48 planes)")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    parser.add_argument("--no-count", action="store_true", help="skip counting the games first (no ETA)")
+    parser.add_argument("--verify", action="store_true", help="only check every shard's size and CRC-32, then report")
+
+
+def run(args) -> int:
+    import json
+
+    from gopolicy.dataset.format import Dataset
+    from gopolicy.records import parse_rank
+
+    if args.verify:
+        dataset = Dataset(args.out)
+        dataset.verify(progress=True)
+        print(f"{args.out}: {len(dataset.shards)} shards verified")
+        return 0
+    min_rank = None
+    if args.min_rank:
+        min_rank = parse_rank(args.min_rank)
+        if min_rank is None:
+            raise DatasetError(f"--min-rank {args.min_rank!r} is not a rank like 6d, 1p or 3k")
+    manifest = prepare(args.inputs, args.out, feature_set=args.features,
+                       filters=Filters(min_rank, args.handicap, args.min_moves),
+                       splits=SplitSizes(args.validation, args.test), shard_rows=args.shard_rows,
+                       jobs=args.jobs or None, count_first=not args.no_count)
+    counts, run_info = manifest["counts"], manifest["run"]
+    print(json.dumps({"counts": counts, "run": run_info}, indent=1))
+    size = sum(s["planes"]["bytes"] + s["meta"]["bytes"] for s in manifest["shards"])
+    print(f"{args.out}: {sum(counts['positions'].values()):,} positions in {len(manifest['shards'])} shards, "
+          f"{size / 2**30:.2f} GiB; this run: {run_info['positions']:,} positions in {run_info['seconds']} s "
+          f"({run_info['positions_per_second']:,}/s)")
+    return 0
