@@ -23,6 +23,7 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "stats": Command("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
     "prepare": Command("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
+    "train": Command("gopolicy.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
 }
 
 

@@ -103,20 +103,29 @@ class BatchLoader:
         return self.to_device(self._planes(indices), moves, symmetries)
 
     def to_device(self, packed: np.ndarray, moves: np.ndarray, symmetries: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unpacks and transforms: on a GPU with torch ops, on the CPU with the compiled kernel."""
+        """Unpacks and transforms: with the compiled kernel on the CPU, with torch ops on a GPU."""
         n, b = self.size * self.size, len(packed)
-        sym = torch.from_numpy(symmetries).to(self.device)
         if self.device.type == "cpu":
-            planes = torch.empty((b, self.planes, n), dtype=self.dtype)
-            one = torch.ones(1, dtype=self.dtype).view(_UINT_OF_SIZE[planes.element_size()]).item()
-            raw = planes.view(_UINT_OF_SIZE[planes.element_size()]).numpy()
-            _board.unpack_planes(packed, symmetries.astype(np.int64), self.perms_np, raw, self.planes, one & 0xFFFFFFFF)
+            planes = self.unpack_cpu(packed, symmetries)
         else:
-            x = torch.from_numpy(packed).to(self.device, non_blocking=True)
-            bits = (x.unsqueeze(-1) >> self.shifts).bitwise_and_(1).view(b, -1)[:, : self.planes * n].view(b, self.planes, n)
-            planes = torch.gather(bits, 2, self.perms[sym].unsqueeze(1).expand(b, self.planes, n)).to(self.dtype)
+            planes = self.unpack_torch(torch.from_numpy(packed).to(self.device, non_blocking=True),
+                                       torch.from_numpy(symmetries).to(self.device))
+        sym = torch.from_numpy(symmetries).to(self.device)
         targets = torch.from_numpy(np.where(moves == PASS, n, moves)).to(self.device)
         return planes.view(b, self.planes, self.size, self.size), self.target_maps[sym, targets]
+
+    def unpack_cpu(self, packed: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
+        planes = torch.empty((len(packed), self.planes, self.size * self.size), dtype=self.dtype)
+        as_uint = _UINT_OF_SIZE[planes.element_size()]
+        one = torch.ones(1, dtype=self.dtype).view(as_uint).item() & 0xFFFFFFFF
+        _board.unpack_planes(packed, symmetries.astype(np.int64), self.perms_np, planes.view(as_uint).numpy(), self.planes, one)
+        return planes
+
+    def unpack_torch(self, packed: torch.Tensor, symmetries: torch.Tensor) -> torch.Tensor:
+        b, n = len(packed), self.size * self.size
+        bits = (packed.unsqueeze(-1) >> self.shifts).bitwise_and_(1).view(b, -1)[:, : self.planes * n].view(b, self.planes, n)
+        index = self.perms.to(packed.device)[symmetries].unsqueeze(1).expand(b, self.planes, n)
+        return torch.gather(bits, 2, index).to(self.dtype)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return self.iterate()
