@@ -279,7 +279,8 @@ def prepare(
         tqdm.write(f"prepare: skipped input: {error}")
 
     total = sum(1 for s, _ in iter_sgf(inputs, on_error=lambda e: None) if s not in prep.done_sources) if count_first else None
-    games = ((s, d) for s, d in iter_sgf(inputs, on_error=on_error) if s not in prep.done_sources)
+    seen = set(prep.done_sources)  # also skips a file given twice
+    games = ((s, d) for s, d in iter_sgf(inputs, on_error=on_error) if not (s in seen or seen.add(s)))
     jobs = jobs or os.cpu_count() or 1
     bar = tqdm(total=total, unit="game", desc="prepare", disable=not progress, smoothing=0.05)
     start, positions = time.time(), 0
@@ -289,8 +290,9 @@ def prepare(
         results = pool.imap(_encode_chunk, tasks) if pool else map(_encode_chunk, tasks)
         for chunk in results:
             for result in chunk:
+                kept = prep.pending.rows
                 prep.add(result)
-                positions += 0 if isinstance(result, tuple) else len(result.moves)
+                positions += prep.pending.rows - kept
             bar.update(len(chunk))
             bar.set_postfix(pos_per_s=f"{positions / max(time.time() - start, 1e-9):,.0f}", refresh=False)
             if prep.pending.rows >= shard_rows:
