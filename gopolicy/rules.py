@@ -108,11 +108,16 @@ class Game:
             return False
         return not (self.superko and self._repeats_position(colour, move))
 
-    def legal_mask(self, colour: int) -> np.ndarray:
-        """Boolean array (size*size,): where ``colour`` may play now (passes aside)."""
+    def legal_mask(self, colour: int, superko: Optional[bool] = None) -> np.ndarray:
+        """Boolean array (size*size,): where ``colour`` may play now (passes aside).
+
+        ``superko``: also rule out moves that would repeat an earlier whole-board
+        position; None follows the game's rules. True lets a player avoid repetitions
+        even where the rules only forbid simple ko (the GTP engine does).
+        """
         mask = np.zeros(self.size * self.size, np.uint8)
         self.board.legal_mask(colour, mask, self.allow_suicide)
-        if self.superko:
+        if self.superko if superko is None else superko:
             hashes = np.zeros(self.size * self.size, np.uint64)
             self.board.hashes_after(colour, hashes, self.allow_suicide)
             seen = np.fromiter(self._positions, np.uint64, len(self._positions))
