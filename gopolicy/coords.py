@@ -61,13 +61,15 @@ def to_flat(row: int, col: int, size: int) -> int:
 
 
 def from_flat(point: int, size: int) -> tuple[int, int]:
-    """Flat index -> (row, col)."""
+    """Flat index -> (row, col); raises ValueError off the board."""
+    if not 0 <= point < size * size:
+        raise ValueError(f"point {point} is off a {size}x{size} board")
     return divmod(point, size)
 
 
 def move_to_point(move: Move, size: int) -> Optional[tuple[int, int]]:
     """A move (flat or None) -> (row, col) or None, sgfmill's move form."""
-    return None if move is None else divmod(move, size)
+    return None if move is None else from_flat(move, size)
 
 
 def point_to_move(point: Optional[tuple[int, int]], size: int) -> Move:
@@ -79,7 +81,7 @@ def to_gtp(move: Move, size: int) -> str:
     """Flat index or None -> ``'D4'`` / ``'pass'``."""
     if move is None:
         return "pass"
-    row, col = divmod(move, size)
+    row, col = from_flat(move, size)
     return f"{GTP_COLUMNS[col]}{row + 1}"
 
 
@@ -88,7 +90,7 @@ def from_gtp(vertex: str, size: int) -> Move:
     text = vertex.strip().upper()
     if text == "PASS":
         return None
-    if len(text) < 2 or text[0] not in GTP_COLUMNS or not text[1:].isdigit():
+    if len(text) < 2 or text[0] not in GTP_COLUMNS or not text[1:].isdigit() or text[1] == "0":
         raise ValueError(f"not a GTP vertex: {vertex!r}")
     col, row = GTP_COLUMNS.index(text[0]), int(text[1:]) - 1
     if not (0 <= row < size and 0 <= col < size):
@@ -100,7 +102,7 @@ def to_sgf(move: Move, size: int) -> str:
     """Flat index or None -> SGF point text (``''`` for a pass)."""
     if move is None:
         return ""
-    row, col = divmod(move, size)
+    row, col = from_flat(move, size)
     return "abcdefghijklmnopqrstuvwxyz"[col] + "abcdefghijklmnopqrstuvwxyz"[size - 1 - row]
 
 

@@ -49,7 +49,8 @@ class Game:
         self.superko = superko
         self.to_move = BLACK
         self.history: list[tuple[int, Move]] = []
-        self._snapshots: list[tuple[Board, int]] = []
+        self._snapshots: list[tuple[Board, int, int]] = []  # (board, to_move, len(_position_log)) before each move
+        self._position_log: list[int] = [self.board.hash]  # hashes of the positions reached, in order
         self._positions: dict[int, int] = {self.board.hash: 1}  # stone hash -> times seen, for superko
 
     # -- moves -----------------------------------------------------------------
@@ -65,12 +66,16 @@ class Game:
         captured = self.board.play(colour, move, self.allow_suicide)
         if captured < 0:
             raise IllegalMoveError(_REASONS[captured], self._vertex(move), colour_letter(colour))
-        self._snapshots.append((before, self.to_move))
+        self._snapshots.append((before, self.to_move, len(self._position_log)))
         self.history.append((colour, move))
         self.to_move = opponent(colour)
-        h = self.board.hash
-        self._positions[h] = self._positions.get(h, 0) + 1
+        self._log_position()
         return captured
+
+    def _log_position(self) -> None:
+        h = self.board.hash
+        self._position_log.append(h)
+        self._positions[h] = self._positions.get(h, 0) + 1
 
     def _repeats_position(self, colour: int, move: int) -> bool:
         """Whether a legal-by-simple-ko ``move`` would recreate an earlier position."""
@@ -81,14 +86,17 @@ class Game:
             raise IllegalMoveError("superko", self._vertex(move), colour_letter(colour))
 
     def undo(self) -> tuple[int, Move]:
-        """Takes back the last move and returns it; IndexError if there is none."""
+        """Takes back the last move (and any setup stones placed after it) and returns it;
+        IndexError if there is none."""
         if not self.history:
             raise IndexError("no move to undo")
-        h = self.board.hash
-        self._positions[h] -= 1
-        if not self._positions[h]:
-            del self._positions[h]
-        self.board, self.to_move = self._snapshots.pop()
+        board, self.to_move, logged = self._snapshots.pop()
+        self.board = board.copy()  # snapshots are shared with copies of this game: never modify one
+        while len(self._position_log) > logged:
+            h = self._position_log.pop()
+            self._positions[h] -= 1
+            if not self._positions[h]:
+                del self._positions[h]
         return self.history.pop()
 
     def setup(self, black: Iterable[int] = (), white: Iterable[int] = (), empty: Iterable[int] = ()) -> None:
@@ -97,7 +105,7 @@ class Game:
             points = list(points)
             if points:
                 self.board.set_stones(points, colour)
-        self._positions[self.board.hash] = self._positions.get(self.board.hash, 0) + 1
+        self._log_position()
 
     # -- queries ---------------------------------------------------------------
     def is_legal(self, colour: int, move: Move) -> bool:
@@ -170,6 +178,7 @@ class Game:
         other.board = self.board.copy()
         other.history = list(self.history)
         other._snapshots = list(self._snapshots)
+        other._position_log = list(self._position_log)
         other._positions = dict(self._positions)
         return other
 

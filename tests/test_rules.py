@@ -745,12 +745,6 @@ def test_undo_after_undo_all_gives_back_the_initial_game():
         assert (game.legal_mask(who) == fresh.legal_mask(who)).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules bug: undo() after a setup() takes the post-setup position out of the superko history "
-    "instead of the undone move's position, which stays there: B A1, setup W C3, undo -> empty board, "
-    "yet B A1 is rejected as 'superko'",
-)
 def test_undo_across_a_setup_keeps_the_superko_history_right():
     game = Game(3, 0.0, superko=True)
     game.play(BLACK, 0)
@@ -795,11 +789,6 @@ def test_copy_keeps_the_superko_history():
     assert not game.copy().is_legal(BLACK, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules bug: Game.copy() shares the undo snapshots (Board objects) with the original; undo() makes "
-    "a snapshot the live board, so play() after undo() in one game rewrites the other game's undo history",
-)
 def test_undo_and_play_in_one_copy_does_not_change_the_other():
     game = Game(9)
     play(game, "B A1 W J9")

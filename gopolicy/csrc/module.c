@@ -35,9 +35,10 @@ static int padded(const Board *b, long flat)
 static int move_arg(const Board *b, PyObject *move)
 {
     if (move == Py_None) return -1;
-    long flat = PyLong_AsLong(move);
+    int overflow;
+    long flat = PyLong_AsLongAndOverflow(move, &overflow);
     if (flat == -1 && PyErr_Occurred()) return -2;
-    return padded(b, flat);
+    return overflow ? NO_POINT : padded(b, flat);
 }
 
 static int writable(PyObject *obj, Py_buffer *view, Py_ssize_t bytes)
