@@ -124,3 +124,11 @@ def test_merge_adds_every_count():
 def test_chunked_and_bounded_map_keep_order():
     assert list(chunked(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     assert list(bounded_map(abs, range(-20, 0), jobs=2)) == list(range(20, 0, -1))
+
+
+def test_report_shows_the_eight_most_common_komi_values_and_the_rest():
+    stats = Stats(games=15)
+    stats.komis.update({float(k): 1 for k in range(9)})
+    stats.komis[6.5] += 6
+    komi_line = next(line for line in format_report(stats, 1.0).splitlines() if line.startswith("komi"))
+    assert komi_line == "komi            0: 1, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 6.5: 6, others: 2"
