@@ -154,7 +154,7 @@ static Lookahead look_ahead(const Board *b, int player, int p, uint32_t *libmark
     int other = opponent_of(player), own[4], nown = 0, seen[4], nseen = 0;
     FOR_NEIGHBOURS(b, p, q) {
         int c = b->colour[q];
-        if (c == EMPTY) {
+        if (c == EMPTY && libmark[q] != gen) { /* an own string seen earlier may have counted it */
             libmark[q] = gen;
             ++r.libs;
         }
@@ -187,33 +187,38 @@ static Lookahead look_ahead(const Board *b, int player, int p, uint32_t *libmark
 
 static inline int min_int(int a, int b) { return a < b ? a : b; }
 
+/* Writes only the first nplanes planes, so any prefix (k <= 49) is safe, even
+ * one that cuts a one-hot group in two; groups wholly past the prefix are
+ * not computed at all. */
 void compute_planes(const Board *b, int player, int nplanes, uint8_t *out)
 {
     const int n = b->size * b->size;
     uint32_t libmark[MAX_POINTS], capmark[MAX_POINTS], gen = 0;
     memset(libmark, 0, sizeof libmark);
     memset(capmark, 0, sizeof capmark);
-#define PLANE(k) (out + (size_t)(k) * n)
+#define SET(k, value)                                                  \
+    do {                                                               \
+        if ((k) < nplanes) out[(size_t)(k) * n + f] = (uint8_t)(value); \
+    } while (0)
     for (int f = 0; f < n; ++f) {
         int p = to_padded(b, f), c = b->colour[p];
-        if (nplanes > 0) PLANE(c == player ? 0 : c == EMPTY ? 2 : 1)[f] = 1;
-        if (nplanes > 3) PLANE(3)[f] = 1;
-        if (nplanes == 49) PLANE(48)[f] = player == BLACK;
+        SET(c == player ? 0 : c == EMPTY ? 2 : 1, 1);
+        SET(3, 1);
+        SET(48, player == BLACK);
         if (c == EMPTY) {
-            if (nplanes <= 20) continue;
-            if (check_move(b, player, p, 0) < 0) continue;
+            if (nplanes <= 20 || check_move(b, player, p, 0) < 0) continue;
             Lookahead r = look_ahead(b, player, p, libmark, capmark, ++gen);
-            PLANE(20 + min_int(r.captured, 7))[f] = 1;
-            if (nplanes > 28 && r.libs == 1) PLANE(28 + min_int(r.size, 8) - 1)[f] = 1;
-            if (nplanes > 36) PLANE(36 + min_int(r.libs, 8) - 1)[f] = 1;
-            if (nplanes > 44) PLANE(44)[f] = (uint8_t)ladder_capture_move(b, player, p);
-            if (nplanes > 45) PLANE(45)[f] = (uint8_t)ladder_escape_move(b, player, p);
-            if (nplanes > 46) PLANE(46)[f] = !is_true_eye(b, player, p);
+            SET(20 + min_int(r.captured, 7), 1);
+            if (r.libs == 1) SET(28 + min_int(r.size, 8) - 1, 1);
+            SET(36 + min_int(r.libs, 8) - 1, 1);
+            if (nplanes > 44) SET(44, ladder_capture_move(b, player, p));
+            if (nplanes > 45) SET(45, ladder_escape_move(b, player, p));
+            SET(46, !is_true_eye(b, player, p));
         } else if (nplanes > 4) {
             int age = b->placed[p] < 0 ? 7 : b->move_count - 1 - b->placed[p];
-            PLANE(4 + min_int(age, 7))[f] = 1;
-            if (nplanes > 12) PLANE(12 + min_int(b->libs[b->head[p]], 8) - 1)[f] = 1;
+            SET(4 + min_int(age, 7), 1);
+            SET(12 + min_int(b->libs[b->head[p]], 8) - 1, 1);
         }
     }
-#undef PLANE
+#undef SET
 }
