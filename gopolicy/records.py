@@ -3,13 +3,17 @@
 A record keeps what training, filtering and statistics need: board size, komi,
 handicap, setup stones (``AB``/``AW``/``AE``, in the root or in later nodes, kept in
 order relative to the moves), ``PL``, the main line's moves with passes, result,
-players, ranks and date. Anything that makes a record unusable raises
+players, ranks and date.
+
+Parsing is sgfmill's (``sgf_grammar.parse_sgf_game``, what ``Sgf_game.from_bytes``
+runs); the main line is then read from its raw property maps rather than through
+``Node.get_move`` per move, which is a large part of the per-game cost otherwise.
+Setup stones still go through ``Node.get_setup_stones`` (compressed point lists). Anything that makes a record unusable raises
 :class:`~gopolicy.errors.RecordError` with a short ``reason`` for counting (one of
 ``REASONS``), the source name and, where one move is at fault, its 1-based number.
 """
 from __future__ import annotations
 
-import codecs
 import math
 import re
 from dataclasses import dataclass
@@ -308,8 +312,8 @@ def replay(record: GameRecord, *, allow_suicide: bool = False, superko: bool = F
         try:
             game.play(colour, move)
         except IllegalMoveError as error:
-            where = to_gtp(move, record.size) if move is not None else "pass"
-            detail = f"{colour_letter(colour).upper()} {where} ({to_sgf(move, record.size)}): {error.reason}"
+            where = "pass" if move is None else f"{to_gtp(move, record.size)} ({to_sgf(move, record.size)})"
+            detail = f"{colour_letter(colour).upper()} {where}: {error.reason}"
             raise RecordError(ILLEGAL_MOVE, record.source, detail, number) from None
 
 
