@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from gopolicy.dataset.format import Dataset
-from gopolicy.dataset.loader import BatchLoader, sequential_batches
+from gopolicy.dataset.loader import BatchLoader
 from gopolicy.errors import GopolicyError
+from gopolicy.evaluate import evaluate_split
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
 
@@ -143,26 +144,11 @@ def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
         yield item
 
 
-@torch.no_grad()
-def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int, batch_size: int = 512) -> dict:
-    """Loss and top-1 accuracy on the first ``positions`` positions of the validation split (no augmentation)."""
-    loader = BatchLoader(dataset, "validation", batch_size, device=runtime.device, augment=False)
-    model.eval()
-    total, loss_sum, correct = 0, 0.0, 0
-    for packed, meta, _ in sequential_batches(dataset, "validation", batch_size):
-        packed, moves = packed[: positions - total], meta["move"][: positions - total]
-        if not len(moves):
-            break
-        x, y = loader.to_device(packed, moves.astype("int64"), torch.zeros(len(moves), dtype=torch.int64).numpy())
-        with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
-            logits = model(x).float()
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
-        total += len(y)
-    model.train()
-    if not total:
-        return {}
-    return {"val_loss": loss_sum / total, "val_accuracy": correct / total, "val_positions": total}
+def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int) -> dict:
+    """Loss and top-1 accuracy on the first ``positions`` positions of the validation split (unmasked)."""
+    result = evaluate_split(model, dataset, "validation", max_positions=positions, device=runtime.device,
+                            bf16=runtime.bf16, mask_legal=False)
+    return {"val_loss": -result["mean_log_likelihood"], "val_accuracy": result["top1"], "val_positions": result["positions"]}
 
 
 class Checkpointer:

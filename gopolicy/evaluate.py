@@ -1,0 +1,169 @@
+"""``gopolicy eval``: how well a model predicts the moves of held-out games.
+
+Reports what the field reports: top-1/3/5 accuracy, mean log-likelihood of the
+played move, and accuracy by game phase, on a prepared dataset's test split
+or on any SGF files, folders or archives (prepared on the fly into a
+temporary dataset). Optional 8-fold symmetry ensemble; legal-move masking on
+by default (the legal points are read from the capture-size planes 20-27,
+which mark exactly the legal moves; feature sets without them mask to the
+empty points).
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from gopolicy.dataset.format import Dataset, DatasetError
+from gopolicy.dataset.loader import BatchLoader, sequential_batches
+
+PHASES = ((1, 50), (51, 100), (101, 150), (151, 200), (201, 250), (251, 10_000))
+CURVE_BUCKET = 10  # moves per point of the accuracy-by-move-number curve
+
+
+@dataclass
+class Tally:
+    """Running sums for one group of positions."""
+
+    positions: int = 0
+    top: dict = field(default_factory=lambda: {1: 0, 3: 0, 5: 0})
+    log_likelihood: float = 0.0
+
+    def add(self, ranks: np.ndarray, log_probs: np.ndarray) -> None:
+        self.positions += len(ranks)
+        for k in self.top:
+            self.top[k] += int((ranks < k).sum())
+        self.log_likelihood += float(log_probs.sum())
+
+    def summary(self) -> dict:
+        n = max(self.positions, 1)
+        return {"positions": self.positions, **{f"top{k}": v / n for k, v in self.top.items()},
+                "mean_log_likelihood": self.log_likelihood / n}
+
+
+def legal_points(planes: torch.Tensor) -> torch.Tensor:
+    """(B, size*size) bool: the legal points, from the feature planes (see module docstring)."""
+    if planes.shape[1] >= 28:
+        return planes[:, 20:28].sum(1).flatten(1) > 0
+    return planes[:, 2].flatten(1) > 0
+
+
+@torch.no_grad()
+def evaluate_split(model: torch.nn.Module, dataset: Dataset, split: str = "test", *, max_positions: Optional[int] = None,
+                   batch_size: int = 256, device: str | torch.device = "cpu", bf16: bool = False, symmetries: bool = False,
+                   mask_legal: bool = True, progress: bool = False) -> dict:
+    """Accuracy, log-likelihood and phase breakdown of ``model`` on a split (passes excluded)."""
+    loader = BatchLoader(dataset, split, batch_size, device=device, augment=False)
+    was_training = model.training
+    model.eval()
+    overall, phases, curve = Tally(), {p: Tally() for p in PHASES}, {}
+    total = min(dataset.rows(split), max_positions or math.inf)
+    bar = tqdm(total=total, desc=f"eval {split}", unit="pos", disable=not progress)
+    for packed, meta, _ in sequential_batches(dataset, split, batch_size):
+        if max_positions is not None:
+            packed, meta = packed[: max_positions - overall.positions], meta[: max_positions - overall.positions]
+        if not len(meta):
+            break
+        x, y = loader.to_device(packed, meta["move"].astype(np.int64), np.zeros(len(meta), np.int64))
+        with torch.autocast(torch.device(device).type, torch.bfloat16, enabled=bf16):
+            probs = model.probabilities(x, legal_points(x) if mask_legal else None, average_symmetries=symmetries)
+        played = probs.gather(1, y[:, None]).squeeze(1)
+        ranks = (probs > played[:, None]).sum(1).cpu().numpy()
+        log_probs = played.clamp_min(1e-12).log().cpu().numpy()
+        overall.add(ranks, log_probs)
+        numbers = meta["move_number"]
+        for phase, tally in phases.items():
+            sel = (numbers >= phase[0]) & (numbers <= phase[1])
+            if sel.any():
+                tally.add(ranks[sel], log_probs[sel])
+        for bucket in np.unique(numbers // CURVE_BUCKET):
+            sel = numbers // CURVE_BUCKET == bucket
+            curve.setdefault(int(bucket), Tally()).add(ranks[sel], log_probs[sel])
+        bar.update(len(meta))
+    bar.close()
+    model.train(was_training)
+    return {**overall.summary(),
+            "by_phase": {f"{a}-{b}" if b < 10_000 else f"{a}+": t.summary() for (a, b), t in phases.items() if t.positions},
+            "by_move_number": {b * CURVE_BUCKET + 1: t.summary()["top1"] for b, t in sorted(curve.items())},
+            "symmetries": symmetries, "mask_legal": mask_legal}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"positions {result['positions']:,}   top-1 {result['top1']:.2%}   top-3 {result['top3']:.2%}   "
+             f"top-5 {result['top5']:.2%}   mean log-likelihood {result['mean_log_likelihood']:.3f}",
+             "", f"{'moves':>9} {'positions':>10} {'top-1':>7} {'top-3':>7} {'top-5':>7}"]
+    for phase, s in result["by_phase"].items():
+        lines.append(f"{phase:>9} {s['positions']:>10,} {s['top1']:>7.2%} {s['top3']:>7.2%} {s['top5']:>7.2%}")
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path, title: str) -> bool:
+    """Top-1 accuracy by move number as a PNG; False if matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    curve = result["by_move_number"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(list(curve), [100 * v for v in curve.values()], marker=".")
+    ax.set(xlabel="move number", ylabel="top-1 accuracy (%)", title=title, ylim=(0, 100))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+# -- command line --------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", help="a model file (e.g. RUN_DIR/best.pt or data/models/default.pt)")
+    parser.add_argument("data", nargs="+", help="a prepared dataset directory, or SGF files, folders or archives")
+    parser.add_argument("--split", default="test", help="split of a prepared dataset (default: test)")
+    parser.add_argument("--max-positions", type=int, help="evaluate at most this many positions")
+    parser.add_argument("--symmetries", action="store_true", help="average over the 8 symmetries (the paper's 'ensemble 8')")
+    parser.add_argument("--no-mask", action="store_true", help="let the network's mass on illegal points count")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--fp32", action="store_true", help="no bf16, even where the hardware has it")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--plot", metavar="FILE.png", help="accuracy by move number as a PNG (needs matplotlib)")
+
+
+def run(args) -> int:
+    from gopolicy.dataset.prepare import SplitSizes, prepare
+    from gopolicy.nn.modelfile import load_model
+    from gopolicy.train import cpu_has_bf16
+
+    model, info = load_model(args.model, map_location=args.device)
+    bf16 = not args.fp32 and (cpu_has_bf16() if args.device == "cpu" else True)
+    with tempfile.TemporaryDirectory(prefix="gopolicy-eval-") as tmp:
+        if len(args.data) == 1 and (Path(args.data[0]) / "manifest.json").exists():
+            dataset, split = Dataset(args.data[0]), args.split
+        else:  # games to evaluate: every one of them goes to a throwaway test split
+            prepare(args.data, tmp, feature_set=info.feature_set, splits=SplitSizes(0.0, 1.0), count_first=False)
+            dataset, split = Dataset(tmp), "test"
+        if dataset.feature_set != info.feature_set:
+            raise DatasetError(f"{args.model} expects feature set {info.feature_set}, the data has {dataset.feature_set}")
+        result = evaluate_split(model, dataset, split, max_positions=args.max_positions, batch_size=args.batch_size,
+                                device=args.device, bf16=bf16, symmetries=args.symmetries, mask_legal=not args.no_mask,
+                                progress=True)
+    result.update(model=str(args.model), data=args.data, split=split, architecture=info.architecture,
+                  feature_set=info.feature_set)
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot and not plot(result, Path(args.plot), f"{Path(args.model).name}: top-1 by move number"):
+        print("eval: --plot needs matplotlib (pip install 'gopolicy[plot]')")
+    return 0
