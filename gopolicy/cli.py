@@ -23,7 +23,9 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "stats": Command("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
     "prepare": Command("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
+    "eval": Command("gopolicy.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
     "train": Command("gopolicy.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
+    "gtp": Command("gopolicy.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
 }
 
 
