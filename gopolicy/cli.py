@@ -35,7 +35,7 @@ def build_parser(chosen: Optional[str] = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gopolicy {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=command.help, description=command.help)
+        sub = subparsers.add_parser(name, help=command.help.replace("%", "%%"), description=command.help)  # help is %-formatted
         if name == chosen:
             importlib.import_module(command.module).add_arguments(sub)
     return parser

@@ -81,7 +81,8 @@ def test_zip_archive_yields_every_game_in_order(tmp_path):
 
 
 def test_directory_is_walked_recursively_in_sorted_order_including_archives(tmp_path):
-    for name, data in MEMBERS.items():
+    files = {**MEMBERS, "games/zz/z.sgf": GAME_C, "games/aa/x.sgf": GAME_A, "games/aa/w.sgf": GAME_B}
+    for name, data in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     archive = write_zip(tmp_path / "games" / "sub" / "more.zip", {"x.sgf": GAME_C, "y.txt": b"no"})
@@ -91,10 +92,13 @@ def test_directory_is_walked_recursively_in_sorted_order_including_archives(tmp_
     assert games == [
         (f"{root}/a.sgf", GAME_A),
         (f"{root}/b.sgf", GAME_B),
+        (f"{root}/aa/w.sgf", GAME_B),
+        (f"{root}/aa/x.sgf", GAME_A),
         (f"{root}/sub/coll.SGF", GAME_A),
         (f"{root}/sub/coll.SGF#2", GAME_B),
         (f"{root}/sub/coll.SGF#3", GAME_C),
         (f"{archive}:x.sgf", GAME_C),
+        (f"{root}/zz/z.sgf", GAME_C),
     ]
 
 
@@ -111,11 +115,22 @@ def test_truncated_tar_keeps_what_was_read_and_reports_one_error(tmp_path, suffi
     cut = tmp_path / f"cut.{suffix}"
     cut.write_bytes(whole[: len(whole) // 2])
     games, errors = read_all([cut, write_tar(tmp_path / f"next.{suffix}", mode)])
-    cut_games = [name for name, _ in games if name.startswith(str(cut))]
+    cut_games = [(name, data) for name, data in games if name.startswith(str(cut))]
     assert 0 < len(cut_games) < 40
-    assert cut_games == [f"{cut}:g/{i:03d}.sgf" for i in range(len(cut_games))]  # a prefix, in order
+    expected = [(f"{cut}:{name}", data) for name, data in members.items()]
+    assert cut_games == expected[: len(cut_games)]  # a prefix, in order, each game whole
     assert [(e.reason, e.source) for e in errors] == [("bad archive", str(cut))]
     assert len(games) - len(cut_games) == len(EXPECTED)  # the next input is still read
+
+
+def test_member_cut_inside_its_data_is_not_yielded(tmp_path):
+    members = {f"g/{i}.sgf": GAME_A + b" " * 1000 for i in range(3)}
+    whole = write_tar(tmp_path / "whole.tar", "w", members).read_bytes()
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(whole[: 3 * 512 + 600])  # member 0 (header + 2 data blocks), then half of member 1's data
+    games, errors = read_all([cut])
+    assert games == [(f"{cut}:g/0.sgf", members["g/0.sgf"])]
+    assert [(e.reason, e.source) for e in errors] == [("bad archive", str(cut))]
 
 
 def test_truncated_bz2_with_nothing_readable_reports_one_error(tmp_path):

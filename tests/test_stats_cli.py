@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -15,7 +16,9 @@ SAMPLE = REPO / "data" / "sample"
 
 
 def gopolicy(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gopolicy.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    """Runs ``python -m gopolicy.cli ARGS`` on this checkout's code (not an installed copy)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "gopolicy.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 # Independent counts for data/sample: the KGS index CSV (moves, HA, KM of the 222 KGS members)
@@ -132,3 +135,10 @@ def test_report_shows_the_eight_most_common_komi_values_and_the_rest():
     stats.komis[6.5] += 6
     komi_line = next(line for line in format_report(stats, 1.0).splitlines() if line.startswith("komi"))
     assert komi_line == "komi            0: 1, 1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 6.5: 6, others: 2"
+
+
+def test_help_survives_percent_signs_in_command_help(monkeypatch):
+    from gopolicy import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "demo", cli.Command("gopolicy.stats", "right 95% of the time"))
+    assert "right 95% of the time" in cli.build_parser().format_help()
