@@ -142,3 +142,17 @@ def test_help_survives_percent_signs_in_command_help(monkeypatch):
 
     monkeypatch.setitem(cli.COMMANDS, "demo", cli.Command("gopolicy.stats", "right 95% of the time"))
     assert "right 95% of the time" in cli.build_parser().format_help()
+
+
+def test_bounded_map_reads_only_a_few_items_ahead():
+    consumed = []
+
+    def items():
+        for i in range(100):
+            consumed.append(i)
+            yield -i
+
+    results = bounded_map(abs, items(), jobs=2)
+    assert next(results) == 0
+    assert len(consumed) <= 5  # not the whole input, as Pool.imap would
+    assert list(results) == list(range(1, 100))
