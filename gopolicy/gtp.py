@@ -12,9 +12,14 @@ carries nothing but GTP and is flushed after each response.
 Commands that run until interrupted (``lz-analyze`` and friends) get a
 callback telling them whether another command is waiting; the reader thread
 queues input as it arrives, so a GUI can stop analysis by sending anything.
+Such a command streams its response with :meth:`GtpEngine.stream`: the first
+call sends the ``=[id]`` line at once, each call then sends lines, and the
+response ends with the empty line when the command returns (Leela Zero's
+multi-line form, which Sabaki reads line by line).
 """
 from __future__ import annotations
 
+import itertools
 import queue
 import re
 import sys
@@ -90,6 +95,11 @@ def handicap_points(n: int, size: int) -> list[int]:
     return [r * size + c for r, c in order]
 
 
+def _lines(text: str) -> str:
+    """``text`` as lines each ending in a newline, without empty ones ('' for no text)."""
+    return "".join(line + "\n" for line in text.splitlines() if line.strip())
+
+
 Handler = Callable[[list[str]], str]
 
 
@@ -117,21 +127,38 @@ class GtpEngine:
             self.commands.update(player.gtp_commands(self))
 
     # -- the loop --------------------------------------------------------------
-    def execute(self, command: Command, out: Optional[TextIO] = None, interrupted: Callable[[], bool] = lambda: False) -> str:
-        """Runs one command and returns its framed response. Never raises for bad input."""
+    def execute(self, command: Command, out: Optional[TextIO] = None,
+                interrupted: Optional[Callable[[], bool]] = None) -> str:
+        """Runs one command and returns its framed response (or, after :meth:`stream`, the
+        rest of it). Never raises for bad input.
+
+        ``out``: where streamed parts go as they come; without it they are part of the
+        returned text. ``interrupted``: whether a new command is waiting; without it
+        streaming commands stop after their first output.
+        """
         handler = self.commands.get(command.name)
         if handler is None:
             return format_response(command.id, False, "unknown command")
-        self._out, self._interrupted, self._id = out, interrupted, command.id
+        self._out, self._id, self._streamed = out, command.id, None
+        self._interrupted = interrupted or (lambda: True)
         try:
-            return format_response(command.id, True, handler(command.args) or "")
+            return self._finish(True, handler(command.args) or "")
         except GtpError as e:
-            return format_response(command.id, False, str(e))
+            return self._finish(False, str(e))
         except (GopolicyError, ValueError, OSError) as e:
-            return format_response(command.id, False, str(e) or type(e).__name__)
+            return self._finish(False, str(e) or type(e).__name__)
         except Exception as e:  # a bug must not kill the engine in the middle of a game
             print(f"gopolicy gtp: internal error in {command.name}: {e!r}", file=sys.stderr)
-            return format_response(command.id, False, f"internal error: {e}")
+            return self._finish(False, f"internal error: {e}")
+
+    def _finish(self, ok: bool, text: str) -> str:
+        """The response, or the end of one whose first part went out with :meth:`stream`."""
+        if self._streamed is None:
+            return format_response(self._id, ok, text)
+        if not ok:  # too late for '?': the response began with '='
+            print(f"gopolicy gtp: error in a streamed response: {text}", file=sys.stderr)
+            text = ""
+        return self._streamed + _lines(text) + "\n"
 
     def serve(self, infile: TextIO = sys.stdin, outfile: TextIO = sys.stdout) -> None:
         """Answers commands from ``infile`` until ``quit`` or end of input."""
@@ -154,8 +181,16 @@ class GtpEngine:
             outfile.flush()
 
     def stream(self, text: str) -> None:
-        """Writes part of a streaming response (analysis lines) while a command runs."""
-        if self._out is not None:
+        """Sends lines of a streaming response (analysis) while a command runs; the first
+        call also sends the ``=[id]`` line. Empty lines are dropped (they would end it)."""
+        head = ""
+        if self._streamed is None:
+            head = "=" + ("" if self._id is None else str(self._id)) + "\n"
+            self._streamed = ""
+        text = head + _lines(text)
+        if self._out is None:
+            self._streamed += text
+        else:
             self._out.write(text)
             self._out.flush()
 
@@ -387,18 +422,26 @@ class GtpEngine:
     # -- SGF -----------------------------------------------------------------------------
     def cmd_loadsgf(self, args: list[str]) -> str:
         """``loadsgf FILE [MOVE_NUMBER]``: the position before move MOVE_NUMBER (1-based), or the end."""
-        from gopolicy.records import read_record  # the SGF layer; imported here to keep start-up light
+        from gopolicy.records import read_game, replay  # the SGF layer; imported here to keep start-up light
 
         self._arity(args, 1)
-        stop = self._number(args[1]) - 1 if len(args) > 1 else None
+        before = max(self._number(args[1]), 1) if len(args) > 1 else None
         try:
             with open(args[0], "rb") as f:
-                record = read_record(f.read(), source=args[0])
-            game = record.replay_to(stop, **self.rules)
+                record = read_game(f.read(), args[0], require_moves=False)
+            game = Game(record.size, record.komi, **self.rules)
+            for game, _, _ in itertools.islice(replay(record, **self.rules), before):
+                pass  # the live game before move `before`; an exhausted replay has played every move
+            if not record.moves:
+                for setup in record.setups:
+                    game.setup(setup.black, setup.white, setup.empty)
+                game.to_move = record.first_player or BLACK
         except (OSError, RecordError) as e:
             raise GtpError(f"cannot load file: {e}") from None
         self.game = game
-        self.setup_stones = [(c, p) for c, points in ((BLACK, record.setup_black), (WHITE, record.setup_white)) for p in points]
+        root = [setup for setup in record.setups if setup.after_moves == 0]
+        self.setup_stones = [(colour, p) for setup in root for colour, points in ((BLACK, setup.black), (WHITE, setup.white))
+                             for p in points]
         return ""
 
     def cmd_printsgf(self, args: list[str]) -> str:
