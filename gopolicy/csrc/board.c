@@ -29,23 +29,6 @@ void board_init(Board *b, int size)
     }
 }
 
-/* Liberties of the string at p, counted afresh over its stones (after merges). */
-static int count_liberties(const Board *b, int p)
-{
-    uint8_t seen[MAX_POINTS];
-    memset(seen, 0, (size_t)(b->stride * b->stride));
-    int n = 0;
-    FOR_STONES(b, p, s) {
-        FOR_NEIGHBOURS(b, s, q) {
-            if (b->colour[q] == EMPTY && !seen[q]) {
-                seen[q] = 1;
-                ++n;
-            }
-        }
-    }
-    return n;
-}
-
 int string_liberties(const Board *b, int p, int *out, int max)
 {
     uint8_t seen[MAX_POINTS];
@@ -60,7 +43,7 @@ int string_liberties(const Board *b, int p, int *out, int max)
             }
         }
     }
-    return n < max ? n : max;
+    return n;
 }
 
 /* Joins the strings headed by a and c; returns the surviving head. */
@@ -153,7 +136,7 @@ int play(Board *b, int colour, int p, int allow_suicide)
             merged = 1;
         }
     }
-    if (merged) b->libs[h] = (int16_t)count_liberties(b, h);
+    if (merged) b->libs[h] = (int16_t)string_liberties(b, h, NULL, 0); /* counted afresh after a merge */
 
     int captured = 0, ko = NO_POINT;
     for (int i = 0; i < ndead; ++i) {
@@ -214,7 +197,7 @@ void rebuild_strings(Board *b)
         }
         b->next[last] = (int16_t)p;
         b->count[p] = (int16_t)count;
-        b->libs[p] = (int16_t)count_liberties(b, p);
+        b->libs[p] = (int16_t)string_liberties(b, p, NULL, 0);
     }
 }
 

@@ -71,7 +71,7 @@ void set_stone(Board *b, int p, int colour);
 void rebuild_strings(Board *b);
 /* Hash of the stones after colour plays p (legal move assumed). */
 uint64_t hash_after(const Board *b, int colour, int p);
-/* Up to `max` liberties of the string at p, written to out; returns how many. */
+/* The liberty count of the string at p; the first `max` of them are written to out. */
 int string_liberties(const Board *b, int p, int *out, int max);
 /* Tromp-Taylor area: black points minus white points (komi not included). */
 int area_score(const Board *b, int8_t *owner_out);

@@ -64,6 +64,29 @@ static int point_on_board(BoardObject *self, PyObject *arg)
     return p;
 }
 
+/* Parses (colour, move, allow_suicide=False): move -> padded point, -1 for a pass. 0 with an exception set on bad input. */
+static int colour_move_args(BoardObject *self, PyObject *args, PyObject *kwds, int *colour, int *p, int *allow_suicide)
+{
+    static char *kwlist[] = {"colour", "move", "allow_suicide", NULL};
+    PyObject *move;
+    *allow_suicide = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, colour, &move, allow_suicide)) return 0;
+    if (!colour_arg(*colour)) return 0;
+    *p = move_arg(&self->b, move);
+    return *p != -2;
+}
+
+/* Parses (colour, out, allow_suicide=False) with out a writable buffer of `bytes` bytes. */
+static int colour_buffer_args(BoardObject *self, PyObject *args, PyObject *kwds, int *colour, Py_buffer *view,
+                              Py_ssize_t bytes, int *allow_suicide)
+{
+    static char *kwlist[] = {"colour", "out", "allow_suicide", NULL};
+    PyObject *out;
+    *allow_suicide = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, colour, &out, allow_suicide)) return 0;
+    return colour_arg(*colour) && writable(out, view, bytes);
+}
+
 static int Board_init(BoardObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"size", NULL};
@@ -86,13 +109,8 @@ static PyObject *Board_copy(BoardObject *self, PyObject *unused)
 
 static PyObject *Board_play(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "move", "allow_suicide", NULL};
-    int colour, allow_suicide = 0;
-    PyObject *move;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, &colour, &move, &allow_suicide)) return NULL;
-    if (!colour_arg(colour)) return NULL;
-    int p = move_arg(&self->b, move);
-    if (p == -2) return NULL;
+    int colour, p, allow_suicide;
+    if (!colour_move_args(self, args, kwds, &colour, &p, &allow_suicide)) return NULL;
     if (p == -1) {
         play_pass(&self->b);
         return PyLong_FromLong(0);
@@ -102,24 +120,16 @@ static PyObject *Board_play(BoardObject *self, PyObject *args, PyObject *kwds)
 
 static PyObject *Board_check(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "move", "allow_suicide", NULL};
-    int colour, allow_suicide = 0;
-    PyObject *move;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, &colour, &move, &allow_suicide)) return NULL;
-    if (!colour_arg(colour)) return NULL;
-    int p = move_arg(&self->b, move);
-    if (p == -2) return NULL;
+    int colour, p, allow_suicide;
+    if (!colour_move_args(self, args, kwds, &colour, &p, &allow_suicide)) return NULL;
     return PyLong_FromLong(p == -1 ? MOVE_OK : check_move(&self->b, colour, p, allow_suicide));
 }
 
 static PyObject *Board_legal_mask(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "out", "allow_suicide", NULL};
-    int colour, allow_suicide = 0, n = self->b.size * self->b.size;
-    PyObject *out;
+    int colour, allow_suicide, n = self->b.size * self->b.size;
     Py_buffer view;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, &colour, &out, &allow_suicide)) return NULL;
-    if (!colour_arg(colour) || !writable(out, &view, n)) return NULL;
+    if (!colour_buffer_args(self, args, kwds, &colour, &view, n, &allow_suicide)) return NULL;
     uint8_t *mask = view.buf;
     for (int f = 0; f < n; ++f) mask[f] = check_move(&self->b, colour, to_padded(&self->b, f), allow_suicide) == MOVE_OK;
     PyBuffer_Release(&view);
@@ -128,12 +138,9 @@ static PyObject *Board_legal_mask(BoardObject *self, PyObject *args, PyObject *k
 
 static PyObject *Board_hashes_after(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "out", "allow_suicide", NULL};
-    int colour, allow_suicide = 0, n = self->b.size * self->b.size;
-    PyObject *out;
+    int colour, allow_suicide, n = self->b.size * self->b.size;
     Py_buffer view;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, &colour, &out, &allow_suicide)) return NULL;
-    if (!colour_arg(colour) || !writable(out, &view, n * (Py_ssize_t)sizeof(uint64_t))) return NULL;
+    if (!colour_buffer_args(self, args, kwds, &colour, &view, n * (Py_ssize_t)sizeof(uint64_t), &allow_suicide)) return NULL;
     uint64_t *hashes = view.buf;
     for (int f = 0; f < n; ++f) {
         int p = to_padded(&self->b, f);
@@ -145,13 +152,12 @@ static PyObject *Board_hashes_after(BoardObject *self, PyObject *args, PyObject 
 
 static PyObject *Board_hash_after(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "move", "allow_suicide", NULL};
-    int colour, allow_suicide = 0;
-    PyObject *move;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO|p", kwlist, &colour, &move, &allow_suicide)) return NULL;
-    if (!colour_arg(colour)) return NULL;
-    int p = point_on_board(self, move);
-    if (p < 0) return NULL;
+    int colour, p, allow_suicide;
+    if (!colour_move_args(self, args, kwds, &colour, &p, &allow_suicide)) return NULL;
+    if (p < 0 || p == NO_POINT) {
+        PyErr_SetString(PyExc_ValueError, "hash_after needs a point on the board");
+        return NULL;
+    }
     if (check_move(&self->b, colour, p, allow_suicide) != MOVE_OK) {
         PyErr_SetString(PyExc_ValueError, "hash_after needs a legal move");
         return NULL;
