@@ -302,7 +302,7 @@ def replay(record: GameRecord, *, allow_suicide: bool = False, superko: bool = F
     it to keep it. An illegal move raises RecordError ``'illegal move'`` with its
     1-based number, after the positions before it were yielded.
     """
-    game = Game(record.size, record.komi, allow_suicide=allow_suicide, superko=superko)
+    game = Game(record.size, record.komi, allow_suicide=allow_suicide, superko=superko, undoable=False)
     pending = list(reversed(record.setups))
     for number, (colour, move) in enumerate(record.moves, start=1):
         while pending and pending[-1].after_moves < number:

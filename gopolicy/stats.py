@@ -9,21 +9,20 @@ games and send back small partial counts, which are merged.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import itertools
 import json
 import os
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from tqdm import tqdm
 
 from .archives import ARCHIVE_REASON, INPUT_REASON, iter_sgf
 from .errors import RecordError
+from .parallel import bounded_map, chunked
 from .records import GameRecord, check_legal, rank_label, read_game
 
 CHUNK_GAMES = 200  # games per worker task: a fraction of a second of work, cheap to pickle
@@ -126,50 +125,6 @@ def game_stats(games: list[tuple[str, bytes]]) -> Stats:
     return stats
 
 
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of ``size`` items (the last may be shorter)."""
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
-def keep_freed_memory() -> None:
-    """Stops glibc from handing freed heap back to the OS after every game (Linux only; else a no-op).
-
-    ``Game`` keeps a board snapshot per move for undo; when a game's snapshots are freed
-    the heap is trimmed and the next game page-faults it back in: about 450 page faults
-    per game, which made replay 3-4 times slower.
-    """
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter number
-
-
-def bounded_map(function: Callable[[T], R], items: Iterable[T], jobs: int, initializer: Optional[Callable[[], None]] = None) -> Iterator[R]:
-    """``map`` over ``jobs`` worker processes, in order, holding only a few items in flight.
-
-    (``Pool.imap`` would read the whole input ahead into memory.) ``jobs <= 1`` runs
-    inline; ``initializer`` runs once in each process that does the work.
-    """
-    if jobs <= 1:
-        if initializer is not None:
-            initializer()
-        yield from map(function, items)
-        return
-    with get_context().Pool(jobs, initializer=initializer) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(function, (item,)))
-            if len(pending) >= 2 * jobs:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-
 def collect(inputs: list[str], jobs: int = 1, limit: Optional[int] = None, progress: bool = True) -> Stats:
     """Stats over every game in ``inputs`` (files, directories, archives)."""
     total = Stats()
@@ -177,7 +132,7 @@ def collect(inputs: list[str], jobs: int = 1, limit: Optional[int] = None, progr
     if limit is not None:
         games = itertools.islice(games, limit)
     with tqdm(unit=" games", disable=not progress, mininterval=1.0, smoothing=0.1) as bar:
-        for part in bounded_map(game_stats, chunked(games, CHUNK_GAMES), jobs, keep_freed_memory):
+        for part in bounded_map(game_stats, chunked(games, CHUNK_GAMES), jobs):
             total.merge(part)
             bar.update(part.games + sum(part.skipped.values()))
     return total

@@ -15,14 +15,12 @@ games already computed before stopping.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -43,6 +41,7 @@ from gopolicy.dataset.format import (
 )
 from gopolicy.errors import RecordError
 from gopolicy.features import feature_set as get_feature_set
+from gopolicy.parallel import bounded_map, chunked
 from gopolicy.records import GameRecord, parse_rank, read_game, replay
 
 BOARD_SIZE = 19
@@ -251,11 +250,6 @@ class Preparer:
         return manifest
 
 
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    while chunk := list(islice(items, size)):
-        yield chunk
-
-
 def prepare(
     inputs: Iterable[str | os.PathLike],
     out: str | os.PathLike,
@@ -284,11 +278,9 @@ def prepare(
     jobs = jobs or os.cpu_count() or 1
     bar = tqdm(total=total, unit="game", desc="prepare", disable=not progress, smoothing=0.05)
     start, positions = time.time(), 0
-    tasks = ((chunk, prep.feature_set, filters) for chunk in _chunks(games, 16))
-    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    tasks = ((chunk, prep.feature_set, filters) for chunk in chunked(games, 16))
     try:
-        results = pool.imap(_encode_chunk, tasks) if pool else map(_encode_chunk, tasks)
-        for chunk in results:
+        for chunk in bounded_map(_encode_chunk, tasks, jobs):
             for result in chunk:
                 kept = prep.pending.rows
                 prep.add(result)
@@ -301,8 +293,6 @@ def prepare(
         tqdm.write("prepare: interrupted; committing the games computed so far (re-run the same command to resume)")
         raise
     finally:
-        if pool:
-            pool.terminate()
         prep.commit(inputs)
         bar.close()
     manifest = prep.write_manifest()
