@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional, TypeVar
+from typing import Callable, Optional
 
 from tqdm import tqdm
 
@@ -30,8 +30,6 @@ MAX_EXAMPLES = 10  # error messages kept for the report
 UNEXPECTED = "unexpected error"
 INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input, not a game  # a bug, not bad data: counted so a long run still finishes
 
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass

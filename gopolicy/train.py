@@ -325,7 +325,7 @@ def add_arguments(parser) -> None:
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), metavar="BOOL", default=None)
         else:
             parser.add_argument(flag, type={"int": int, "float": float, "str": str}[str(f.type)], default=None,
-                                help=f"(preset's value unless given)")
+                                help="(preset's value unless given)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present, else cpu)")
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
