@@ -26,6 +26,8 @@ COMMANDS: dict[str, Command] = {
     "eval": Command("gopolicy.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
     "train": Command("gopolicy.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
     "gtp": Command("gopolicy.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
+    "rl": Command("gopolicy.rl", "improve a policy network by REINFORCE self-play against a pool of its earlier snapshots"),
+    "duel": Command("gopolicy.duel", "win rate of one policy network against another, with a 95% confidence interval"),
 }
 
 

@@ -127,7 +127,7 @@ class PlayedGame:
     """One finished game. ``winner``: BLACK, WHITE or 0 for a draw; ``stopped``: it reached
     the move cap and was scored as it stood. The decision arrays hold the positions where
     a recorded player chose a point (forced passes are not decisions): ``packed_planes``
-    (n, planes, ceil(size*size / 8)) from ``np.packbits``, ``masks`` (n, size*size) the
+    (n, planes, ceil(size*size / 8)) from :func:`pack_planes`, ``masks`` (n, size*size) the
     sensible moves it chose among, ``actions`` (n,) the flat points chosen, ``colours`` (n,)."""
 
     size: int
@@ -145,13 +145,21 @@ class PlayedGame:
 
     def planes(self) -> np.ndarray:
         """The recorded decisions' feature planes, uint8 (n, planes, size, size)."""
-        points = self.size * self.size
-        bits = np.unpackbits(self.packed_planes, axis=-1, count=points)
-        return bits.reshape(len(bits), -1, self.size, self.size)
+        return unpack_planes(self.packed_planes, self.size)
 
     def outcome(self, colour: int) -> int:
         """+1 if ``colour`` won, -1 if it lost, 0 for a draw."""
         return 0 if self.winner == 0 else (1 if self.winner == colour else -1)
+
+
+def pack_planes(planes: np.ndarray) -> np.ndarray:
+    """uint8 0/1 (..., planes, size, size) -> (..., planes, ceil(size*size / 8)), 8 points a byte."""
+    return np.packbits(planes.reshape(*planes.shape[:-2], -1), axis=-1)
+
+
+def unpack_planes(packed: np.ndarray, size: int) -> np.ndarray:
+    """The inverse of :func:`pack_planes`."""
+    return np.unpackbits(packed, axis=-1, count=size * size).reshape(*packed.shape[:-1], size, size)
 
 
 class _Recorder:
@@ -164,7 +172,7 @@ class _Recorder:
         self.colours: list[int] = []
 
     def add(self, planes: np.ndarray, mask: np.ndarray, action: int, colour: int) -> None:
-        self.planes.append(np.packbits(planes.reshape(len(planes), -1), axis=-1))
+        self.planes.append(pack_planes(planes))
         self.masks.append(mask)
         self.actions.append(action)
         self.colours.append(colour)
