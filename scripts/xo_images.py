@@ -43,7 +43,8 @@ def draw(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Te
     return noisy.unsqueeze(1), labels
 
 
-def _segment_distance(dx: torch.Tensor, dy: torch.Tensor, angle: torch.Tensor, half_length: torch.Tensor) -> torch.Tensor:
+def _segment_distance(dx: torch.Tensor, dy: torch.Tensor, angle: torch.Tensor,
+                      half_length: torch.Tensor) -> torch.Tensor:
     """Distance from each pixel (offset dx, dy from the centre) to a centred segment at ``angle``."""
     along = (dx * angle.cos() + dy * angle.sin()).clamp(-half_length, half_length)
     return (dx - along * angle.cos()).hypot(dy - along * angle.sin())

@@ -161,8 +161,9 @@ class PositionBias(Layer, nn.Module):
         return x + self.bias
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        if tuple(input_shape) != tuple(self.bias.shape):
-            raise ValueError(f"PositionBias expects an input shape of {tuple(self.bias.shape)}, got {tuple(input_shape)}")
+        expected = tuple(self.bias.shape)
+        if tuple(input_shape) != expected:
+            raise ValueError(f"PositionBias expects an input shape of {expected}, got {tuple(input_shape)}")
         return tuple(input_shape)
 
     def extra_repr(self) -> str:

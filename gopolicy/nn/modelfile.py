@@ -53,7 +53,8 @@ class ModelInfo:
     gopolicy_version: str
 
 
-def save_model(path: PathLike, model: PolicyNetwork, feature_set: str, provenance: Dict[str, Any] | None = None) -> None:
+def save_model(path: PathLike, model: PolicyNetwork, feature_set: str,
+               provenance: Dict[str, Any] | None = None) -> None:
     """Writes ``model`` (weights in their current dtype) with its feature set's name and
     training provenance to ``path``, atomically: a reader sees the old file or the complete
     new one, never half of it."""
