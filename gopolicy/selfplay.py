@@ -201,7 +201,7 @@ def play_games(seats: Sequence[tuple[Player, Player]], size: int = 19, komi: flo
     if max_moves < 1:
         raise ValueError(f"max_moves must be >= 1, got {max_moves}")
     recorded = {id(player) for player in record}
-    games = [Game(size, komi) for _ in seats]
+    games = [Game(size, komi, undoable=False) for _ in seats]  # no board copy per move
     recorders = [_Recorder() for _ in seats]
     results: list[Optional[PlayedGame]] = [None] * len(seats)
     active = list(range(len(seats)))
