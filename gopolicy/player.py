@@ -92,23 +92,21 @@ def resize_network(model: "PolicyNetwork", size: int) -> "PolicyNetwork":
     return resized.eval()
 
 
-def _framed(mask: np.ndarray, edge: bool) -> np.ndarray:
-    """``mask`` (size, size) inside a one-point frame of ``edge`` (np.pad is slow for this)."""
-    framed = np.full((mask.shape[0] + 2, mask.shape[1] + 2), edge)
+def _four_neighbours(mask: np.ndarray, off_board: bool) -> list[np.ndarray]:
+    """For every point of ``mask`` (size, size), its four neighbours' values (``off_board`` off the board)."""
+    framed = np.full((mask.shape[0] + 2, mask.shape[1] + 2), off_board)  # np.pad is slow for this
     framed[1:-1, 1:-1] = mask
-    return framed
+    return [framed[:-2, 1:-1], framed[2:, 1:-1], framed[1:-1, :-2], framed[1:-1, 2:]]
 
 
 def _surrounded(stones: np.ndarray, colour: int) -> np.ndarray:
     """Flat bool: points whose on-board neighbours are all ``colour``'s stones (eye candidates)."""
-    own = _framed(stones == colour, True)
-    return (own[:-2, 1:-1] & own[2:, 1:-1] & own[1:-1, :-2] & own[1:-1, 2:]).reshape(-1)
+    return np.logical_and.reduce(_four_neighbours(stones == colour, True)).reshape(-1)
 
 
 def _touching(stones: np.ndarray, colour: int) -> np.ndarray:
     """Flat bool: points next to at least one of ``colour``'s stones."""
-    theirs = _framed(stones == colour, False)
-    return (theirs[:-2, 1:-1] | theirs[2:, 1:-1] | theirs[1:-1, :-2] | theirs[1:-1, 2:]).reshape(-1)
+    return np.logical_or.reduce(_four_neighbours(stones == colour, False)).reshape(-1)
 
 
 def _neighbours(point: int, size: int) -> list[int]:
@@ -128,7 +126,7 @@ class PolicyPlayer:
     ``temperature``: 0 plays the most probable candidate; T > 0 samples with probabilities
     proportional to p ** (1 / T). ``symmetries``: average the network over the board's 8
     symmetries (8 times the work). ``bf16``: None = bf16 where the CPU has native bf16
-    (:func:`cpu_has_bf16`); the caller's model is left as it is. ``resign``: allow resigning
+    (:func:`cpu_has_bf16`) and torch has oneDNN; the caller's model is left as it is. ``resign``: allow resigning
     hopeless games. ``seed``: for sampling.
     """
 
@@ -145,7 +143,7 @@ class PolicyPlayer:
                              f"{info.feature_set!r} has {planes}")
         self.info = info
         self.temperature, self.symmetries, self.resign = temperature, symmetries, resign
-        self.bf16 = cpu_has_bf16() if bf16 is None else bf16
+        self.bf16 = cpu_has_bf16() and torch.backends.mkldnn.is_available() if bf16 is None else bf16
         dtype = torch.bfloat16 if self.bf16 else torch.float32
         if model.conv1.weight.dtype != dtype:
             model = copy.deepcopy(model).to(dtype)
