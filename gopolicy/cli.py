@@ -21,6 +21,7 @@ class Command(NamedTuple):
 
 
 COMMANDS: dict[str, Command] = {
+    "demo": Command("gopolicy.demo", "the whole pipeline on the bundled sample games: prepare, train, eval, play"),
     "stats": Command("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
     "prepare": Command("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
     "eval": Command("gopolicy.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
