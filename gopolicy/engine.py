@@ -309,9 +309,6 @@ def run(args: argparse.Namespace) -> int:
     engine = build_engine(args.model, superko=args.superko, allow_suicide=args.allow_suicide, threads=args.threads,
                           temperature=args.temperature, symmetries=args.symmetries, bf16=False if args.fp32 else None,
                           resign=args.resign, seed=args.seed)
-    # GTP lines end in LF; a CR is a control character the parser drops, never a line end.
-    # Undecodable bytes become U+FFFD rather than stopping the reader.
-    sys.stdin.reconfigure(newline="\n", errors="replace")
     engine.serve(sys.stdin, sys.stdout)
     # Leave at once: neither wait for a model still loading nor for torch's slow clean-up
     # (GUIs expect an engine to be gone soon after quit).

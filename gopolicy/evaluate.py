@@ -144,7 +144,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from gopolicy.dataset.prepare import SplitSizes, prepare
     from gopolicy.nn.modelfile import load_model
-    from gopolicy.train import cpu_has_bf16
+    from gopolicy.nn.hardware import cpu_has_bf16
 
     model, info = load_model(args.model, map_location=args.device)
     bf16 = not args.fp32 and (cpu_has_bf16() if args.device == "cpu" else True)

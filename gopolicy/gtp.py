@@ -162,6 +162,10 @@ class GtpEngine:
 
     def serve(self, infile: TextIO = sys.stdin, outfile: TextIO = sys.stdout) -> None:
         """Answers commands from ``infile`` until ``quit`` or end of input."""
+        if hasattr(infile, "reconfigure"):
+            # GTP lines end in LF; a CR is a control character the parser drops, never a line end.
+            # Undecodable bytes become U+FFFD rather than stopping the reader.
+            infile.reconfigure(newline="\n", errors="replace")
         lines: "queue.Queue[Optional[str]]" = queue.Queue()
 
         def read() -> None:

@@ -42,6 +42,7 @@ import numpy as np
 
 from gopolicy.coords import BLACK, MAX_SIZE, MIN_SIZE, Move, opponent
 from gopolicy.features import encode, feature_set
+from gopolicy.nn.hardware import cpu_has_bf16
 from gopolicy.rules import Board, Game
 
 if TYPE_CHECKING:
@@ -52,16 +53,6 @@ RESIGN = "resign"
 RESIGN_AFTER_MOVES = 1 / 2  # of the board's points
 RESIGN_BEHIND_BY = 1 / 3  # of the board's points, Tromp-Taylor score with komi
 RESIGN_BEST_PRIOR = 0.05
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU has native bf16 arithmetic (AVX512-BF16 or AMX-BF16), where bf16 inference pays."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = {word for line in f if line.startswith("flags") for word in line.split()}
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def bias_lines(size: int, trained: int = 19) -> np.ndarray:

@@ -32,6 +32,7 @@ from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.loader import BatchLoader
 from gopolicy.errors import GopolicyError
 from gopolicy.evaluate import evaluate_split
+from gopolicy.nn.hardware import cpu_has_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
 
@@ -74,15 +75,6 @@ def learning_rate(config: Config, step: int) -> float:
     if config.schedule == "step":
         return config.lr * 0.5 ** (step // config.step_every)
     return config.lr
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), where autocast pays off."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class TrainingError(GopolicyError):

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from gopolicy.dataset.format import Dataset
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.train import Config, cpu_has_bf16, train
+from gopolicy.nn.hardware import cpu_has_bf16
+from gopolicy.train import Config, train
 
 
 def bare_step_rate(planes: int, filters: int, batch: int, steps: int, bf16: bool) -> float:
