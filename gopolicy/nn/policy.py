@@ -32,6 +32,20 @@ class PolicyNetwork(Sequential):
                       "flatten": Flatten()})
         super().__init__((planes, board_size, board_size), named)
         self.planes, self.filters, self.layers, self.board_size = planes, filters, layers, board_size
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """He initialisation: the ReLU convolutions keep the signal's scale through all the
+        layers of this plain (unnormalised) stack, where torch's default init shrinks it at
+        every layer; biases start at zero."""
+        for module in self.modules():
+            if isinstance(module, Conv2d):
+                torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu" if module.out_channels > 1 else "linear")
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+            elif isinstance(module, PositionBias):
+                torch.nn.init.zeros_(module.bias)
 
     @property
     def architecture(self) -> dict:
