@@ -164,7 +164,7 @@ def encode(game_or_board: Union[Game, Board], player: Union[int, str], feature_s
     return out
 
 
-SgfSource = Union[str, "os.PathLike[str]", bytes]
+SgfSource = Union[str, os.PathLike, bytes]
 
 
 def _read_record(sgf: SgfSource) -> GameRecord:
