@@ -46,21 +46,23 @@ class Config:
     batch_size: int = 256
     steps: int = 10_000
     optimizer: str = "sgd"  # sgd (momentum 0 = the paper's plain SGD)
-    lr: float = 0.05
+    lr: float = 0.02
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 1e-4
     warmup_steps: int = 500
     schedule: str = "cosine"  # cosine | step | constant
     step_every: int = 80_000_000  # 'step' schedule: halve every this many steps
+    grad_clip: float = 1.0  # max gradient norm; 0 = no clipping
     seed: int = 0
 
 
 PRESETS = {
     # Silver et al. 2016, Methods: plain SGD, step size 0.003 halved every 80M steps, minibatch 16.
     "paper": Config(batch_size=16, lr=0.003, momentum=0.0, nesterov=False, weight_decay=0.0, warmup_steps=0,
-                    schedule="step", step_every=80_000_000, filters=192, steps=340_000_000),
-    # Nesterov momentum, batch 256 with the learning rate scaled for it, warm-up, cosine decay, weight decay.
+                    schedule="step", step_every=80_000_000, grad_clip=0.0, filters=192, steps=340_000_000),
+    # Nesterov momentum, batch 256 with the learning rate scaled for it, warm-up, cosine decay, weight
+    # decay, gradient clipping (this unnormalised stack diverges at lr 0.03 with momentum 0.9).
     "modern": Config(),
 }
 
@@ -247,8 +249,13 @@ def train(data: str, run_dir: str, config: Config, *, resume: bool = False, devi
             with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
                 logits = net(x)
             loss = F.cross_entropy(logits.float(), y)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"the loss became {loss.item()} at step {step + 1}: training diverged; lower --lr "
+                                    f"(the last good checkpoint, if any, is {checkpoints.path})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
 
             window["loss"] += loss.item() * len(y)

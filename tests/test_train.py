@@ -106,3 +106,12 @@ def test_train_command_line(dataset, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "gopolicy.cli", "train", str(tmp_path / "nope"), "--out", str(tmp_path)],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "no manifest.json" in missing.stderr
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(dataset, tmp_path):
+    run(dataset, tmp_path, stop_at=3)
+    good = weights(tmp_path / "checkpoint.pt")
+    with pytest.raises(TrainingError, match="diverged"):
+        run(dataset, tmp_path, replace(TINY, lr=1e12, grad_clip=0.0, steps=50, warmup_steps=0), ckpt_every=100)
+    after = weights(tmp_path / "checkpoint.pt")
+    assert all(torch.equal(good[k], after[k]) for k in good)
