@@ -164,13 +164,15 @@ def test_augmentation_moves_planes_and_targets_alike(kgs_dataset):
         assert transform(target.view(19, 19), s).flatten().argmax() == y[i]
 
 
-def test_compiled_and_torch_unpacking_agree(kgs_dataset):
-    loader = BatchLoader(Dataset(kgs_dataset), "train", 16, seed=4, dtype=torch.bfloat16)
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.bfloat16, torch.float32])
+def test_compiled_and_torch_unpacking_agree(kgs_dataset, dtype):
+    loader = BatchLoader(Dataset(kgs_dataset), "train", 64, seed=4, dtype=dtype)
     indices, _, symmetries = loader.indices(0)
     packed = loader._planes(indices)
     compiled = loader.unpack_cpu(packed, symmetries)
     torch_ops = loader.unpack_torch(torch.from_numpy(packed), torch.from_numpy(symmetries))
-    assert compiled.dtype == torch_ops.dtype == torch.bfloat16 and torch.equal(compiled, torch_ops)
+    assert compiled.dtype == torch_ops.dtype == dtype and torch.equal(compiled, torch_ops)
+    assert set(symmetries.tolist()) == set(range(8))
 
 
 def test_ranks_draw_from_disjoint_parts(kgs_dataset):

@@ -345,10 +345,48 @@ static PyTypeObject BoardType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* The batch kernel, for an output item type T: each packed byte expands through a lookup table
+ * into 8 output values (0 or `one`); the identity symmetry expands straight into the output,
+ * the others into a scratch row that is then copied in the symmetry's order: whole rows where
+ * the symmetry keeps rows (dc = +-1), strided reads where it transposes them. */
+#define DEFINE_UNPACK(T)                                                                                          \
+    static void unpack_##T(const uint8_t *restrict packed, const int64_t *restrict sym, Py_ssize_t batch,         \
+                           Py_ssize_t width, Py_ssize_t planes, Py_ssize_t side, const Py_ssize_t *base,          \
+                           const Py_ssize_t *dr, const Py_ssize_t *dc, T one, T *restrict out, T *restrict scratch) \
+    {                                                                                                             \
+        T spread[256][8];                                                                                         \
+        for (int x = 0; x < 256; ++x)                                                                             \
+            for (int k = 0; k < 8; ++k) spread[x][k] = ((x >> (7 - k)) & 1) ? one : 0; /* np.packbits order */    \
+        Py_ssize_t n = side * side, exact = width * 8 == planes * n;                                              \
+        for (Py_ssize_t b = 0; b < batch; ++b) {                                                                  \
+            const uint8_t *row = packed + b * width;                                                              \
+            T *dst = out + b * planes * n;                                                                        \
+            int s = (int)sym[b];                                                                                  \
+            T *values = s == 0 && exact ? dst : scratch;                                                          \
+            for (Py_ssize_t i = 0; i < width; ++i) memcpy(values + 8 * i, spread[row[i]], sizeof spread[0]);      \
+            if (values == dst) continue;                                                                          \
+            for (Py_ssize_t c = 0; c < planes; ++c)                                                               \
+                for (Py_ssize_t r = 0; r < side; ++r) {                                                           \
+                    const T *line = values + c * n + base[s] + r * dr[s];                                         \
+                    T *to = dst + c * n + r * side;                                                               \
+                    if (dc[s] == 1)                                                                               \
+                        memcpy(to, line, side * sizeof(T));                                                       \
+                    else if (dc[s] == -1)                                                                         \
+                        for (Py_ssize_t j = 0; j < side; ++j) to[j] = line[-j];                                   \
+                    else                                                                                          \
+                        for (Py_ssize_t j = 0; j < side; ++j) to[j] = line[j * dc[s]];                            \
+                }                                                                                                 \
+        }                                                                                                         \
+    }
+DEFINE_UNPACK(uint8_t)
+DEFINE_UNPACK(uint16_t)
+DEFINE_UNPACK(uint32_t)
+
 /* unpack_planes(packed, symmetries, perms, out, planes, one): training batches on the CPU.
  * packed: (B, bytes) uint8, np.packbits of (planes, n) per row; symmetries: (B,) int64 in 0..7;
- * perms: (8, n) int64 with out[.., j] = in[.., perms[s][j]]; out: (B, planes, n) of 1-, 2- or
- * 4-byte items (uint8, bfloat16, float32...), set to 0 or to the bit pattern `one`. */
+ * perms: (8, n) int64, each a symmetry of the square, with out[.., j] = in[.., perms[s][j]];
+ * out: (B, planes, n) of 1-, 2- or 4-byte items (uint8, bfloat16, float32...), each set to 0
+ * or to the bit pattern `one`. */
 static PyObject *unpack_planes(PyObject *module, PyObject *args)
 {
     PyObject *objs[4];
@@ -367,40 +405,34 @@ static PyObject *unpack_planes(PyObject *module, PyObject *args)
     Py_ssize_t item = batch && n && planes > 0 ? v[3].len / (batch * planes * n) : 0;
     const uint8_t *packed = v[0].buf;
     const int64_t *sym = v[1].buf, *perms = v[2].buf;
-    uint8_t *out = v[3].buf;
     int ok = batch > 0 && n > 0 && planes * n <= width * 8 && v[0].len == batch * width &&
              (item == 1 || item == 2 || item == 4) && v[3].len == batch * planes * n * item;
     for (Py_ssize_t b = 0; ok && b < batch; ++b) ok = sym[b] >= 0 && sym[b] < 8;
-    for (Py_ssize_t j = 0; ok && j < 8 * n; ++j) ok = perms[j] >= 0 && perms[j] < n;
-    uint8_t *bits = ok ? malloc((size_t)width * 8) : NULL;
-    if (ok && bits) {
+    /* A symmetry of the square is affine: perms[s][r * side + c] = base + r * dr + c * dc. */
+    Py_ssize_t side = 1, base[8], dr[8], dc[8];
+    while (side * side < n) ++side;
+    ok = ok && side * side == n;
+    for (int s = 0; ok && s < 8; ++s) {
+        const int64_t *perm = perms + s * n;
+        base[s] = perm[0], dc[s] = side > 1 ? perm[1] - perm[0] : 0, dr[s] = side > 1 ? perm[side] - perm[0] : 0;
+        for (Py_ssize_t r = 0; ok && r < side; ++r)
+            for (Py_ssize_t j = 0; ok && j < side; ++j) ok = perm[r * side + j] == base[s] + r * dr[s] + j * dc[s];
+    }
+    void *scratch = ok ? malloc((size_t)(width * 8 * item)) : NULL;
+    if (scratch) {
         Py_BEGIN_ALLOW_THREADS
-        uint64_t spread[256]; /* byte -> its 8 bits as 8 bytes, most significant first (np.packbits order) */
-        for (int x = 0; x < 256; ++x) {
-            uint8_t bytes[8];
-            for (int k = 0; k < 8; ++k) bytes[k] = (x >> (7 - k)) & 1;
-            memcpy(&spread[x], bytes, 8);
-        }
-        for (Py_ssize_t b = 0; b < batch; ++b) {
-            const uint8_t *row = packed + b * width;
-            for (Py_ssize_t i = 0; i < width; ++i) memcpy(bits + 8 * i, &spread[row[i]], 8);
-            const int64_t *perm = perms + sym[b] * n;
-            for (Py_ssize_t c = 0; c < planes; ++c) {
-                const uint8_t *src = bits + c * n;
-                Py_ssize_t at = (b * planes + c) * n;
-                if (item == 1)
-                    for (Py_ssize_t j = 0; j < n; ++j) out[at + j] = (uint8_t)(src[perm[j]] * one);
-                else if (item == 2)
-                    for (Py_ssize_t j = 0; j < n; ++j) ((uint16_t *)out)[at + j] = (uint16_t)(src[perm[j]] * one);
-                else
-                    for (Py_ssize_t j = 0; j < n; ++j) ((uint32_t *)out)[at + j] = (uint32_t)(src[perm[j]] * one);
-            }
-        }
+        if (item == 1)
+            unpack_uint8_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint8_t)one, v[3].buf, scratch);
+        else if (item == 2)
+            unpack_uint16_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint16_t)one, v[3].buf, scratch);
+        else
+            unpack_uint32_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint32_t)one, v[3].buf, scratch);
         Py_END_ALLOW_THREADS
     }
-    free(bits);
+    free(scratch);
     for (int i = 0; i < 4; ++i) PyBuffer_Release(&v[i]);
     if (!ok) return PyErr_Format(PyExc_ValueError, "unpack_planes: inconsistent buffer shapes or values");
+    if (!scratch) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
