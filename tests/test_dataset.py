@@ -148,6 +148,15 @@ def test_loader_is_deterministic_and_skips_passes(kgs_dataset):
     assert (x1[:, 20:28].sum(1).flatten(1)[rows, y1] == 1).all()
 
 
+def test_batches_are_independent_draws(kgs_dataset):
+    loader = BatchLoader(Dataset(kgs_dataset), "train", 256, seed=3)
+    batches = [set(loader.indices(step)[0].tolist()) for step in range(4)]
+    n = len(loader)
+    for a in range(4):
+        for b in range(a + 1, 4):  # two random draws of 256 from n share about 256 * 256 / n positions
+            assert len(batches[a] & batches[b]) < 4 + 3 * 256 * 256 / n
+
+
 def test_augmentation_moves_planes_and_targets_alike(kgs_dataset):
     dataset = Dataset(kgs_dataset)
     loader = BatchLoader(dataset, "train", 32, seed=1)

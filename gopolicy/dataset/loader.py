@@ -6,7 +6,7 @@ flat however large the dataset. Bits are unpacked and one of the 8
 symmetries is applied to each position (planes and target alike) on the
 device, after a copy of the packed bytes, which is 8x smaller than the planes.
 
-Batches are a pure function of ``(seed, rank, step)`` (a counter-based RNG),
+Batches are a pure function of ``(seed, rank, step)`` (a generator seeded from all three),
 so training resumes bit-for-bit from a step number, and each distributed rank
 draws only from its own contiguous part of the split.
 """
@@ -55,7 +55,9 @@ class BatchLoader:
         return self.high - self.low
 
     def _rng(self, step: int) -> np.random.Generator:
-        return np.random.Generator(np.random.Philox(key=[self.seed, self.rank], counter=[step, 0, 0, 0]))
+        """An independent stream per (seed, rank, step). (Philox counters step, step+1 ... would
+        give overlapping streams: consecutive batches would share most of their positions.)"""
+        return np.random.default_rng([self.seed, self.rank, step])
 
     def _locate(self, indices: np.ndarray) -> Iterator[tuple[object, np.ndarray, np.ndarray]]:
         """(shard, positions in ``indices``, shard rows) per shard touched, rows ascending for locality."""
