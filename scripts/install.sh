@@ -13,5 +13,5 @@ if ! [ -x /usr/games/gnugo ]; then
 fi
 
 python3 -m pip install -q torch==2.13.0
-python3 -m pip install -q -e '.[test]'
+python3 -m pip install -q -e '.[test,plot]'
 echo "gopolicy installed: $(command -v gopolicy)"

@@ -79,3 +79,12 @@ def test_eval_command_on_sgf_games(tmp_path, model):
     mismatch = subprocess.run([sys.executable, "-m", "gopolicy.cli", "eval", str(small), str(prepared)],
                               capture_output=True, text=True, timeout=300)
     assert mismatch.returncode == 1 and "expects feature set alphago4" in mismatch.stderr
+
+
+def test_accuracy_plot_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from gopolicy.evaluate import plot
+
+    result = {"by_move_number": {1: 0.5, 11: 0.4, 21: 0.3}}
+    assert plot(result, tmp_path / "curve.png", "test")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
