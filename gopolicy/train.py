@@ -119,7 +119,7 @@ def setup_runtime(device: Optional[str], precision: str, threads: Optional[int])
 
 
 def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
-    """Runs the loader one step ahead in a thread (its unpacking releases the GIL)."""
+    """Runs the loader one step ahead in a thread, so a GPU never waits for it."""
     q: "queue.Queue" = queue.Queue(depth)
     done = object()
 
@@ -241,7 +241,10 @@ def train(data: str, run_dir: str, config: Config, *, resume: bool = False, devi
     window = {"loss": 0.0, "correct": 0, "n": 0, "t": time.time()}
     step = start
     try:
-        for step, (x, y) in enumerate(prefetch(loader.iterate(start, config.steps)), start=start):
+        batches = loader.iterate(start, config.steps)
+        if runtime.device.type != "cpu":  # on a CPU a loader thread would steal cores from torch's threads
+            batches = prefetch(batches)
+        for step, (x, y) in enumerate(batches, start=start):
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             for group in optimizer.param_groups:
