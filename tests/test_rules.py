@@ -147,17 +147,18 @@ def test_single_stone_capture():
     assert game.board.ko is None  # the capturing stone has four liberties: no ko
 
 
+TWO_WHITE_STONES_IN_ATARI = """
+    A B C D E
+  5 . . . . .
+  4 . X X . .
+  3 X O O X .
+  2 . X . . .
+  1 . . . . .
+"""
+
+
 def test_two_stone_capture():
-    game = board_from_diagram(
-        """
-            A B C D E
-          5 . . . . .
-          4 . X X . .
-          3 X O O X .
-          2 . X . . .
-          1 . . . . .
-        """
-    )
+    game = board_from_diagram(TWO_WHITE_STONES_IN_ATARI)
     assert play(game, "B C2") == [2]
     assert_position(
         game,
@@ -174,16 +175,7 @@ def test_two_stone_capture():
 
 
 def test_capture_gives_liberties_back_to_every_neighbouring_string():
-    game = board_from_diagram(
-        """
-            A B C D E
-          5 . . . . .
-          4 . X X . .
-          3 X O O X .
-          2 . X . . .
-          1 . . . . .
-        """
-    )
+    game = board_from_diagram(TWO_WHITE_STONES_IN_ATARI)
     before = {v: libs(game, v) for v in ("A3", "B4", "B2", "D3", "B3")}
     assert before == {"A3": 2, "B4": 4, "B2": 3, "D3": 3, "B3": 1}
     play(game, "B C2")
@@ -667,16 +659,7 @@ def test_legal_mask_agrees_with_is_legal_on_every_point_in_the_superko_positions
 
 
 def test_undo_restores_stones_captures_and_returns_the_move():
-    game = board_from_diagram(
-        """
-            A B C D E
-          5 . . . . .
-          4 . X X . .
-          3 X O O X .
-          2 . X . . .
-          1 . . . . .
-        """
-    )
+    game = board_from_diagram(TWO_WHITE_STONES_IN_ATARI)
     before = rendered(game)
     hash_before = game.board.hash
     play(game, "B C2")
