@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from gopolicy.coords import BLACK, WHITE, from_gtp
+from gopolicy.coords import WHITE, from_gtp
 from gopolicy.engine import GOGUI_COMMANDS, BackgroundPlayer, _no_model
 from gopolicy.gtp import GtpEngine, parse_line
 from gopolicy.nn.modelfile import save_model

@@ -111,12 +111,11 @@ class BatchLoader:
     def to_device(self, packed: np.ndarray, moves: np.ndarray, symmetries: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Unpacks and transforms: with the compiled kernel on the CPU, with torch ops on a GPU."""
         n, b = self.size * self.size, len(packed)
+        sym = torch.from_numpy(symmetries).to(self.device)
         if self.device.type == "cpu":
             planes = self.unpack_cpu(packed, symmetries)
         else:
-            planes = self.unpack_torch(torch.from_numpy(packed).to(self.device, non_blocking=True),
-                                       torch.from_numpy(symmetries).to(self.device))
-        sym = torch.from_numpy(symmetries).to(self.device)
+            planes = self.unpack_torch(torch.from_numpy(packed).to(self.device, non_blocking=True), sym)
         targets = torch.from_numpy(np.where(moves == PASS, n, moves)).to(self.device)
         return planes.view(b, self.planes, self.size, self.size), self.target_maps[sym, targets]
 

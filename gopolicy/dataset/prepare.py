@@ -34,6 +34,7 @@ from gopolicy.dataset.format import (
     SPLITS,
     DatasetError,
     append_journal,
+    pack_planes,
     packed_bytes,
     read_journal,
     write_json_atomic,
@@ -117,7 +118,7 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
         game.board.planes(colour, unpacked[i])
         moves[i] = PASS if move is None else move
         colours[i] = colour
-    return GameRows(source, game_key(record), np.packbits(unpacked.reshape(n, -1), axis=1), moves, colours)
+    return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours)
 
 
 def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | tuple[str, str]]:
