@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from gopolicy import _board
 from gopolicy.archives import iter_sgf
 from gopolicy.dataset.format import PASS, Dataset, DatasetError, read_journal, unpack_rows
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
@@ -182,6 +183,36 @@ def test_compiled_and_torch_unpacking_agree(kgs_dataset, dtype):
     torch_ops = loader.unpack_torch(torch.from_numpy(packed), torch.from_numpy(symmetries))
     assert compiled.dtype == torch_ops.dtype == dtype and torch.equal(compiled, torch_ops)
     assert set(symmetries.tolist()) == set(range(8))
+
+
+def test_gathered_rows_and_moves_are_the_shards_rows(kgs_dataset):
+    loader = BatchLoader(Dataset(kgs_dataset), "train", 8)
+    assert len(loader.parts) > 3  # the batch spans shards
+    everything = np.concatenate([np.asarray(shard.planes[start:stop]) for shard, start, stop in loader.parts])
+    moves = np.concatenate([np.asarray(shard.meta["move"][start:stop]) for shard, start, stop in loader.parts])
+    indices = np.random.default_rng(0).permutation(len(loader))[:500]
+    assert np.array_equal(loader._planes(indices), everything[indices])
+    assert np.array_equal(loader._moves(indices), moves[indices])
+
+
+def test_batch_kernels_reject_inconsistent_input():
+    source, out = np.zeros((3, 4), np.uint8), np.empty((2, 4), np.uint8)
+    with pytest.raises(IndexError):
+        _board.gather_rows([source], np.array([0, 1]), np.array([0, 0]), out)  # no source 1
+    with pytest.raises(IndexError):
+        _board.gather_rows([source], np.array([0, 0]), np.array([0, 3]), out)  # no row 3
+    with pytest.raises(ValueError):
+        _board.gather_rows([np.zeros((3, 5), np.uint8)], np.array([0, 0]), np.array([0, 0]), out)
+    dest, planes = np.tile(np.arange(9, dtype=np.uint16), (2, 1)), np.empty((2, 9), np.uint8)
+    packed = np.full((2, 2), 255, np.uint8)
+    _board.unpack_planes(packed, np.array([0, 1]), dest, planes, 1)
+    assert planes.tolist() == [[1] * 9] * 2
+    with pytest.raises(ValueError):
+        _board.unpack_planes(packed, np.array([0, 2]), dest, planes, 1)  # no symmetry 2
+    with pytest.raises(ValueError):
+        _board.unpack_planes(packed, np.array([0, 1]), dest + 1, planes, 1)  # lands past the row
+    with pytest.raises(ValueError):
+        _board.unpack_planes(packed[:, :1], np.array([0, 1]), dest, planes, 1)  # 8 bits for 9 points
 
 
 def test_ranks_draw_from_disjoint_parts(kgs_dataset):

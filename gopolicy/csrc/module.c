@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 
+#include "batch.h"
 #include "board.h"
 
 typedef struct {
@@ -345,101 +346,12 @@ static PyTypeObject BoardType = {
     .tp_new = PyType_GenericNew,
 };
 
-/* The batch kernel, for an output item type T: each packed byte expands through a lookup table
- * into 8 output values (0 or `one`); the identity symmetry expands straight into the output,
- * the others into a scratch row that is then copied in the symmetry's order: whole rows where
- * the symmetry keeps rows (dc = +-1), strided reads where it transposes them. */
-#define DEFINE_UNPACK(T)                                                                                          \
-    static void unpack_##T(const uint8_t *restrict packed, const int64_t *restrict sym, Py_ssize_t batch,         \
-                           Py_ssize_t width, Py_ssize_t planes, Py_ssize_t side, const Py_ssize_t *base,          \
-                           const Py_ssize_t *dr, const Py_ssize_t *dc, T one, T *restrict out, T *restrict scratch) \
-    {                                                                                                             \
-        T spread[256][8];                                                                                         \
-        for (int x = 0; x < 256; ++x)                                                                             \
-            for (int k = 0; k < 8; ++k) spread[x][k] = ((x >> (7 - k)) & 1) ? one : 0; /* np.packbits order */    \
-        Py_ssize_t n = side * side, exact = width * 8 == planes * n;                                              \
-        for (Py_ssize_t b = 0; b < batch; ++b) {                                                                  \
-            const uint8_t *row = packed + b * width;                                                              \
-            T *dst = out + b * planes * n;                                                                        \
-            int s = (int)sym[b];                                                                                  \
-            T *values = s == 0 && exact ? dst : scratch;                                                          \
-            for (Py_ssize_t i = 0; i < width; ++i) memcpy(values + 8 * i, spread[row[i]], sizeof spread[0]);      \
-            if (values == dst) continue;                                                                          \
-            for (Py_ssize_t c = 0; c < planes; ++c)                                                               \
-                for (Py_ssize_t r = 0; r < side; ++r) {                                                           \
-                    const T *line = values + c * n + base[s] + r * dr[s];                                         \
-                    T *to = dst + c * n + r * side;                                                               \
-                    if (dc[s] == 1)                                                                               \
-                        memcpy(to, line, side * sizeof(T));                                                       \
-                    else if (dc[s] == -1)                                                                         \
-                        for (Py_ssize_t j = 0; j < side; ++j) to[j] = line[-j];                                   \
-                    else                                                                                          \
-                        for (Py_ssize_t j = 0; j < side; ++j) to[j] = line[j * dc[s]];                            \
-                }                                                                                                 \
-        }                                                                                                         \
-    }
-DEFINE_UNPACK(uint8_t)
-DEFINE_UNPACK(uint16_t)
-DEFINE_UNPACK(uint32_t)
-
-/* unpack_planes(packed, symmetries, perms, out, planes, one): training batches on the CPU.
- * packed: (B, bytes) uint8, np.packbits of (planes, n) per row; symmetries: (B,) int64 in 0..7;
- * perms: (8, n) int64, each a symmetry of the square, with out[.., j] = in[.., perms[s][j]];
- * out: (B, planes, n) of 1-, 2- or 4-byte items (uint8, bfloat16, float32...), each set to 0
- * or to the bit pattern `one`. */
-static PyObject *unpack_planes(PyObject *module, PyObject *args)
-{
-    PyObject *objs[4];
-    Py_buffer v[4] = {{0}};
-    unsigned long one;
-    Py_ssize_t planes;
-    if (!PyArg_ParseTuple(args, "OOOOnk", &objs[0], &objs[1], &objs[2], &objs[3], &planes, &one)) return NULL;
-    for (int i = 0; i < 4; ++i) {
-        int flags = i == 3 ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS;
-        if (PyObject_GetBuffer(objs[i], &v[i], flags) < 0) {
-            for (int k = 0; k < i; ++k) PyBuffer_Release(&v[k]);
-            return NULL;
-        }
-    }
-    Py_ssize_t batch = v[1].len / 8, n = v[2].len / (8 * 8), width = batch ? v[0].len / batch : 0;
-    Py_ssize_t item = batch && n && planes > 0 ? v[3].len / (batch * planes * n) : 0;
-    const uint8_t *packed = v[0].buf;
-    const int64_t *sym = v[1].buf, *perms = v[2].buf;
-    int ok = batch > 0 && n > 0 && planes * n <= width * 8 && v[0].len == batch * width &&
-             (item == 1 || item == 2 || item == 4) && v[3].len == batch * planes * n * item;
-    for (Py_ssize_t b = 0; ok && b < batch; ++b) ok = sym[b] >= 0 && sym[b] < 8;
-    /* A symmetry of the square is affine: perms[s][r * side + c] = base + r * dr + c * dc. */
-    Py_ssize_t side = 1, base[8], dr[8], dc[8];
-    while (side * side < n) ++side;
-    ok = ok && side * side == n;
-    for (int s = 0; ok && s < 8; ++s) {
-        const int64_t *perm = perms + s * n;
-        base[s] = perm[0], dc[s] = side > 1 ? perm[1] - perm[0] : 0, dr[s] = side > 1 ? perm[side] - perm[0] : 0;
-        for (Py_ssize_t r = 0; ok && r < side; ++r)
-            for (Py_ssize_t j = 0; ok && j < side; ++j) ok = perm[r * side + j] == base[s] + r * dr[s] + j * dc[s];
-    }
-    void *scratch = ok ? malloc((size_t)(width * 8 * item)) : NULL;
-    if (scratch) {
-        Py_BEGIN_ALLOW_THREADS
-        if (item == 1)
-            unpack_uint8_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint8_t)one, v[3].buf, scratch);
-        else if (item == 2)
-            unpack_uint16_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint16_t)one, v[3].buf, scratch);
-        else
-            unpack_uint32_t(packed, sym, batch, width, planes, side, base, dr, dc, (uint32_t)one, v[3].buf, scratch);
-        Py_END_ALLOW_THREADS
-    }
-    free(scratch);
-    for (int i = 0; i < 4; ++i) PyBuffer_Release(&v[i]);
-    if (!ok) return PyErr_Format(PyExc_ValueError, "unpack_planes: inconsistent buffer shapes or values");
-    if (!scratch) return PyErr_NoMemory();
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef module_methods[] = {
-    {"unpack_planes", unpack_planes, METH_VARARGS,
-     "unpack_planes(packed, symmetries, perms, out, planes, one): unpack bit-packed planes, apply a symmetry per row, "
-     "write 0 or `one` (the bit pattern of 1 in out's item type)."},
+    {"gather_rows", batch_gather_rows, METH_VARARGS,
+     "gather_rows(sources, which, rows, out): out[i] = sources[which[i]][rows[i]] (whole rows of bytes)."},
+    {"unpack_planes", batch_unpack_planes, METH_VARARGS,
+     "unpack_planes(packed, symmetries, dest, out, one): unpack bit-packed rows, sending bit k of a row under "
+     "symmetry s to dest[s, k] (uint16); writes 0 or `one` (the bit pattern of 1 in out's item type)."},
     {NULL}};
 
 static struct PyModuleDef board_module = {PyModuleDef_HEAD_INIT, "gopolicy._board",

@@ -38,18 +38,24 @@ class BatchLoader:
         self.include_passes = include_passes
         self.size, self.planes = dataset.board_size, dataset.planes
         self.parts = list(iter_split_rows(dataset, split))
-        # plain ndarray views of the memory maps: numpy's memmap subclass costs per indexing call
-        self.planes_of = {id(shard): np.asarray(shard.planes) for shard, _, _ in self.parts}
-        self.moves = {id(shard): np.asarray(shard.meta["move"]) for shard, _, _ in self.parts}
+        # plain ndarray views of the memory maps, for the compiled row gather
+        self.packed_rows = [np.asarray(shard.planes) for shard, _, _ in self.parts]
+        self.meta_rows = [np.asarray(shard.meta) for shard, _, _ in self.parts]
         self.width = self.parts[0][0].planes.shape[1] if self.parts else 0
         self.offsets = np.cumsum([0] + [stop - start for _, start, stop in self.parts])
+        self.starts = np.array([start for _, start, _ in self.parts], np.int64)
         total = int(self.offsets[-1])
         self.low, self.high = total * rank // world_size, total * (rank + 1) // world_size
         if self.high <= self.low:
             raise DatasetError(f"{dataset.path}: split '{split}' has no positions for rank {rank} of {world_size}")
         n = self.size * self.size
         self.perms = torch.stack([flat_permutation(s if augment else 0, self.size) for s in SYMMETRIES]).to(self.device)
-        self.perms_np = self.perms.cpu().numpy().astype(np.int64)
+        # where bit k = plane * n + point of a packed row lands under each symmetry (the CPU kernel's table)
+        if self.planes * n > 1 << 16:
+            raise DatasetError(f"{dataset.path}: {self.planes} planes of {n} points are more than the loader handles")
+        landing = torch.argsort(self.perms.cpu(), dim=1)
+        planes_base = torch.arange(self.planes).repeat_interleave(n) * n
+        self.dest = (planes_base + landing[:, torch.arange(self.planes * n) % n]).numpy().astype(np.uint16)
         self.target_maps = torch.stack([flat_permutation(inverse(s), self.size) for s in SYMMETRIES])
         self.target_maps = torch.cat([self.target_maps, torch.full((8, 1), n)], 1).to(self.device)  # pass stays pass
         self.shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=self.device)
@@ -63,27 +69,19 @@ class BatchLoader:
         give overlapping streams: consecutive batches would share most of their positions.)"""
         return np.random.default_rng([self.seed, self.rank, step])
 
-    def _locate(self, indices: np.ndarray) -> Iterator[tuple[object, np.ndarray, np.ndarray]]:
-        """(shard key, positions in ``indices``, shard rows) for each shard touched, rows ascending:
-        one sort for the whole batch, then a slice per shard (a batch touches hundreds)."""
-        order = np.argsort(indices, kind="stable")
-        ordered = indices[order]
-        bounds = np.searchsorted(ordered, self.offsets)
-        for p in np.flatnonzero(bounds[1:] > bounds[:-1]):
-            lo, hi = bounds[p], bounds[p + 1]
-            yield id(self.parts[p][0]), order[lo:hi], ordered[lo:hi] - (self.offsets[p] - self.parts[p][1])
+    def _gather(self, sources: list[np.ndarray], indices: np.ndarray) -> np.ndarray:
+        """Rows ``indices`` (split-row numbers) of one array per shard, in one compiled copy."""
+        part = np.searchsorted(self.offsets, indices, side="right") - 1
+        rows = indices - self.offsets[part] + self.starts[part]
+        out = np.empty((len(indices),) + sources[0].shape[1:], sources[0].dtype)
+        _board.gather_rows(sources, part, rows, out)
+        return out
 
     def _moves(self, indices: np.ndarray) -> np.ndarray:
-        moves = np.empty(len(indices), np.int64)
-        for shard, sel, rows in self._locate(indices):
-            moves[sel] = self.moves[shard][rows]
-        return moves
+        return self._gather(self.meta_rows, indices)["move"].astype(np.int64)
 
     def _planes(self, indices: np.ndarray) -> np.ndarray:
-        packed = np.empty((len(indices), self.width), np.uint8)
-        for shard, sel, rows in self._locate(indices):
-            packed[sel] = self.planes_of[shard][rows]
-        return packed
+        return self._gather(self.packed_rows, indices)
 
     def indices(self, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Split-row indices, their moves and the symmetries of batch ``step`` (deterministic)."""
@@ -123,7 +121,7 @@ class BatchLoader:
         planes = torch.empty((len(packed), self.planes, self.size * self.size), dtype=self.dtype)
         as_uint = _UINT_OF_SIZE[planes.element_size()]
         one = torch.ones(1, dtype=self.dtype).view(as_uint).item() & 0xFFFFFFFF
-        _board.unpack_planes(packed, symmetries.astype(np.int64), self.perms_np, planes.view(as_uint).numpy(), self.planes, one)
+        _board.unpack_planes(packed, symmetries.astype(np.int64), self.dest, planes.view(as_uint).numpy(), one)
         return planes
 
     def unpack_torch(self, packed: torch.Tensor, symmetries: torch.Tensor) -> torch.Tensor:
