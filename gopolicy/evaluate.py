@@ -144,10 +144,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from gopolicy.dataset.prepare import SplitSizes, prepare
     from gopolicy.nn.modelfile import load_model
-    from gopolicy.nn.hardware import cpu_has_bf16
+    from gopolicy.nn.hardware import native_bf16
 
     model, info = load_model(args.model, map_location=args.device)
-    bf16 = not args.fp32 and (cpu_has_bf16() if args.device == "cpu" else True)
+    bf16 = not args.fp32 and native_bf16(args.device)
     with tempfile.TemporaryDirectory(prefix="gopolicy-eval-") as tmp:
         if len(args.data) == 1 and (Path(args.data[0]) / "manifest.json").exists():
             dataset, split = Dataset(args.data[0]), args.split

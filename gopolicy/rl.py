@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from gopolicy.coords import BLACK, WHITE
 from gopolicy.errors import GopolicyError
+from gopolicy.nn.hardware import PRECISIONS, use_bf16
 from gopolicy.nn.modelfile import load_model, save_model, weights_digest
 from gopolicy.nn.policy import PolicyNetwork
 from gopolicy.selfplay import PlayedGame, PolicyPlayer, alternating_seats, play_games, unpack_planes
@@ -69,6 +70,7 @@ class Settings:
     komi: float = 7.5
     max_moves: Optional[int] = None
     seed: int = 0
+    precision: str = "auto"  # bf16 autocast for play and updates: see gopolicy.nn.hardware.use_bf16
 
 
 # -- the REINFORCE step ---------------------------------------------------------------
@@ -80,7 +82,7 @@ def learner_outcomes(games: Sequence[PlayedGame]) -> list[np.ndarray]:
 
 
 def reinforce_update(model: PolicyNetwork, optimizer: torch.optim.Optimizer, games: Sequence[PlayedGame],
-                     temperature: float = 1.0, baseline: bool = True) -> float:
+                     temperature: float = 1.0, baseline: bool = True, bf16: bool = False) -> float:
     """One policy-gradient step on the recorded decisions of ``games``; returns the loss
     (the module docstring's formula, whose gradient is REINFORCE's)."""
     outcomes = learner_outcomes(games)
@@ -99,7 +101,8 @@ def reinforce_update(model: PolicyNetwork, optimizer: torch.optim.Optimizer, gam
     for start in range(0, len(actions), TRAIN_CHUNK):
         part = slice(start, start + TRAIN_CHUNK)
         planes = unpack_planes(packed[part], size)
-        logits = model(torch.from_numpy(planes).to(weight.device, weight.dtype)).float() / temperature
+        with torch.autocast(weight.device.type, torch.bfloat16, enabled=bf16):
+            logits = model(torch.from_numpy(planes).to(weight.device, weight.dtype)).float() / temperature
         legal = torch.from_numpy(masks[part]).to(logits.device)
         log_probs = logits.masked_fill(~legal, float("-inf")).log_softmax(-1)
         chosen = log_probs.gather(1, torch.from_numpy(actions[part]).to(logits.device)[:, None]).squeeze(1)
@@ -138,7 +141,8 @@ class Run:
         self.rng = np.random.default_rng(settings.seed)
         self.iteration, self.games_played = 0, 0
         self.pool: list[str] = []  # file names in pool/
-        self.learner = PolicyPlayer(model, feature_set, settings.temperature, name="learner")
+        self.bf16 = use_bf16(settings.precision, next(model.parameters()).device)
+        self.learner = PolicyPlayer(model, feature_set, settings.temperature, name="learner", bf16=self.bf16)
         self._opponents: dict[str, PolicyPlayer] = {}
 
     # state --------------------------------------------------------------------------
@@ -229,7 +233,8 @@ class Run:
         if name not in self._opponents:
             if len(self._opponents) >= 4:  # a few loaded at most
                 self._opponents.pop(next(iter(self._opponents)))
-            self._opponents[name] = PolicyPlayer.from_file(self.dir / POOL_DIR / name, self.settings.temperature, name)
+            self._opponents[name] = PolicyPlayer.from_file(self.dir / POOL_DIR / name, self.settings.temperature, name,
+                                                               bf16=self.bf16)
         return self._opponents[name]
 
     # one iteration -------------------------------------------------------------------
@@ -241,7 +246,8 @@ class Run:
         games = play_games(seats, self.size, self.settings.komi, self.settings.max_moves, self.rng,
                            record=[self.learner])
         played = time.perf_counter()
-        loss = reinforce_update(self.model, self.optimizer, games, self.settings.temperature, self.settings.baseline)
+        loss = reinforce_update(self.model, self.optimizer, games, self.settings.temperature, self.settings.baseline,
+                                self.bf16)
         finished = time.perf_counter()
         self.iteration += 1
         self.games_played += len(games)
@@ -297,7 +303,7 @@ def train(run: Run, iterations: int, progress: bool = True) -> tuple[bool, int]:
 
 
 TRAINING_OPTIONS = ("games", "lr", "snapshot_every", "checkpoint_every", "temperature", "baseline", "komi",
-                    "max_moves", "seed")  # Settings fields set on the command line
+                    "max_moves", "seed", "precision")  # Settings fields set on the command line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -319,6 +325,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--komi", type=float, help=f"(default {Settings.komi})")
     parser.add_argument("--max-moves", type=int, help="stop and score a game after this many moves (default 2 * size * size)")
     parser.add_argument("--seed", type=int, help=f"(default {Settings.seed})")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="auto (default): bf16 autocast where the CPU or GPU has native bf16, else fp32")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

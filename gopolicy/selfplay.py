@@ -23,6 +23,7 @@ import torch
 
 from gopolicy.coords import BLACK, WHITE, Move
 from gopolicy.features import FEATURE_SETS, PLANE_NAMES, encode, feature_set as get_feature_set
+from gopolicy.nn.hardware import native_bf16
 from gopolicy.nn.modelfile import load_model
 from gopolicy.nn.policy import PolicyNetwork, masked_softmax
 from gopolicy.rules import Game
@@ -79,11 +80,13 @@ class PolicyPlayer:
 
     ``temperature`` T: probabilities proportional to p ** (1 / T), i.e. softmax(logits / T);
     T = 1 is the network's own distribution, T = 0 always plays its most likely move.
-    The network is called under ``torch.no_grad`` and not put into eval or train mode.
+    The network is called under ``torch.no_grad`` and not put into eval or train mode, in bf16
+    autocast where ``bf16`` (default: where the device computes bf16 natively; 3-4x faster on
+    such a CPU) and its weights are fp32.
     """
 
     def __init__(self, model: PolicyNetwork, feature_set: str, temperature: float = 1.0,
-                 name: str = "policy"):
+                 name: str = "policy", bf16: Optional[bool] = None):
         if not temperature >= 0:
             raise ValueError(f"temperature must be >= 0, got {temperature!r}")
         self.features = get_feature_set(feature_set)
@@ -91,13 +94,15 @@ class PolicyPlayer:
             raise ValueError(f"feature set {self.features.name} has {self.features.planes} planes "
                              f"but the network reads {model.planes}")
         self.model, self.temperature, self.name = model, float(temperature), name
+        self.device = next(model.parameters()).device
+        self.bf16 = native_bf16(self.device) if bf16 is None else bf16
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike], temperature: float = 1.0,
-                  name: Optional[str] = None) -> "PolicyPlayer":
+                  name: Optional[str] = None, bf16: Optional[bool] = None) -> "PolicyPlayer":
         """A player for the model file at ``path`` (ModelFileError, naming it, if unusable)."""
         model, info = load_model(path)
-        return cls(model.float(), info.feature_set, temperature, name or os.path.basename(path))
+        return cls(model.float(), info.feature_set, temperature, name or os.path.basename(path), bf16)
 
     @classmethod
     def for_network(cls, model: PolicyNetwork, temperature: float = 1.0, name: str = "policy") -> "PolicyPlayer":
@@ -113,7 +118,8 @@ class PolicyPlayer:
         planes = np.stack([encode(game, colour, self.features) for game, colour in zip(games, colours)])
         masks = np.stack([sensible_mask(game, colour, p) for game, colour, p in zip(games, colours, planes)])
         weight = next(self.model.parameters())
-        logits = self.model(torch.from_numpy(planes).to(weight.device, weight.dtype)).float().cpu()
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
+            logits = self.model(torch.from_numpy(planes).to(self.device, weight.dtype)).float().cpu()
         legal = torch.from_numpy(masks)
         if self.temperature == 0:
             best = logits.masked_fill(~legal, float("-inf")).argmax(1).tolist()

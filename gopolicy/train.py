@@ -32,7 +32,7 @@ from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.loader import BatchLoader
 from gopolicy.errors import GopolicyError
 from gopolicy.evaluate import evaluate_split
-from gopolicy.nn.hardware import cpu_has_bf16
+from gopolicy.nn.hardware import PRECISIONS, use_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
 
@@ -113,9 +113,7 @@ def setup_runtime(device: Optional[str], precision: str, threads: Optional[int])
     torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local_world))
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    auto = dev.type == "cuda" and torch.cuda.is_bf16_supported() or dev.type == "cpu" and cpu_has_bf16()
-    bf16 = {"auto": auto, "bf16": True, "fp32": False}[precision]
-    return Runtime(dev, bf16, rank, world_size, local_rank)
+    return Runtime(dev, use_bf16(precision, dev), rank, world_size, local_rank)
 
 
 def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
@@ -330,7 +328,7 @@ def add_arguments(parser) -> None:
                                 help="(preset's value unless given)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present, else cpu)")
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto: bf16 autocast on GPUs and on CPUs with AVX512-BF16/AMX, else fp32")
     parser.add_argument("--threads", type=int, help="torch threads (default: cores / processes on this machine)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")

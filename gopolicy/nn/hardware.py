@@ -1,7 +1,9 @@
-"""What the machine offers the networks: native bf16 on this CPU."""
+"""What the machine offers the networks: native bf16 on this CPU or GPU."""
 from __future__ import annotations
 
 from functools import lru_cache
+
+import torch
 
 
 @lru_cache(maxsize=None)
@@ -14,3 +16,22 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` computes in bf16 natively (a CUDA GPU that supports it, or such a CPU):
+    where ``precision="auto"`` picks bf16."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_has_bf16()
+
+
+def use_bf16(precision: str, device: torch.device | str) -> bool:
+    """Resolves a ``--precision`` choice: "auto" (native bf16 only), "bf16" or "fp32"."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    return native_bf16(device) if precision == "auto" else precision == "bf16"
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
