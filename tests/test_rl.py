@@ -169,6 +169,16 @@ def test_reinforce_pushes_the_winners_moves_up_and_the_losers_down(winner, direc
     assert all(torch.equal(p, q) for p, q in zip(unchanged, model.parameters()))
 
 
+def test_grad_clip_bounds_the_step():
+    torch.manual_seed(2)
+    model = PolicyNetwork(planes=4, filters=8, layers=3, board_size=9)
+    played = hand_made_game(BLACK)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    reinforce_update(model, torch.optim.SGD(model.parameters(), lr=1.0), [played], baseline=False, grad_clip=0.01)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert (after - before).norm().item() == pytest.approx(0.01, rel=1e-3)  # the raw gradient is far larger
+
+
 def test_wilson_interval_matches_known_values():
     assert wilson_interval(20, 40) == pytest.approx((0.35199, 0.64801), abs=1e-4)
     assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-4)
