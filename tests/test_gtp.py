@@ -199,6 +199,12 @@ def test_end_of_input_ends_the_engine(model_path):
         engine.close()
 
 
+def test_the_engine_answers_before_torch_has_loaded():
+    """torch (about 2 s to import here) loads in the background: the GTP front end must not import it."""
+    code = "import sys, gopolicy.engine, gopolicy.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
 def test_a_missing_model_file_is_reported_on_stderr():
     result = subprocess.run([sys.executable, str(LAUNCHER), "--model", "/no/such/model.pt"], input="name\n",
                             capture_output=True, text=True, timeout=60)

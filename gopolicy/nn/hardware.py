@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import torch
-
 
 @lru_cache(maxsize=None)
 def cpu_has_bf16() -> bool:
@@ -18,16 +16,19 @@ def cpu_has_bf16() -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-def native_bf16(device: torch.device | str) -> bool:
+def native_bf16(device: "torch.device | str") -> bool:
     """Whether ``device`` computes in bf16 natively (a CUDA GPU that supports it, or such a CPU):
-    where ``precision="auto"`` picks bf16."""
+    where ``precision="auto"`` picks bf16. (torch is imported here, not above: the GTP engine
+    imports this module and answers its first commands before torch has loaded.)"""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_bf16()
 
 
-def use_bf16(precision: str, device: torch.device | str) -> bool:
+def use_bf16(precision: str, device: "torch.device | str") -> bool:
     """Resolves a ``--precision`` choice: "auto" (native bf16 only), "bf16" or "fp32"."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
