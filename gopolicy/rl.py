@@ -14,10 +14,10 @@ from (softmax of logits / temperature over the sensible moves), so the winner's 
 become more likely and the loser's less.
 
 The step is clipped to gradient norm ``--grad-clip`` (default 1). The paper's step size,
-0.001, is for its own network: here the summed loss's gradient has a norm of about 200 for
-the bundled model, and one unclipped step of 0.001 (a change of norm ~0.3) leaves it
-winning 0 of 32 games against itself before the step; a step of norm 0.03 keeps it even.
-So the default is a clipped step of norm at most ``--lr`` = 0.02.
+0.001, is for its own network: for the bundled model the summed loss's gradient has a norm
+of 190-290, and a step of norm 0.3 leaves it winning 0 of 32 games against itself before
+the step, one of 0.03 about even (``scripts/rl_step_size.py``). So the default is a clipped
+step of norm at most ``--lr`` = 0.02.
 
 RUN_DIR holds ``checkpoint.pt`` (model, optimizer, iteration, games, pool, RNG state,
 settings; written atomically every ``--checkpoint-every`` iterations and on Ctrl-C or
