@@ -346,6 +346,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings of a new run: those given, the defaults for the rest; RunError if out of range."""
     given = {name: getattr(args, name) for name in TRAINING_OPTIONS if getattr(args, name) is not None}
+    if given.get("grad_clip", 1) < 0:
+        raise RunError("--grad-clip must be >= 0")
     if given.get("grad_clip") == 0:
         given["grad_clip"] = None
     settings = Settings(init=os.path.abspath(args.init), **given)
@@ -353,8 +355,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         value = getattr(settings, name)
         if value is not None and value < 1:
             raise RunError(f"--{name.replace('_', '-')} must be >= 1")
-    if not settings.lr > 0 or not settings.temperature > 0 or not (settings.grad_clip or 1) > 0:
-        raise RunError("--lr and --temperature must be > 0, --grad-clip >= 0")
+    if not settings.lr > 0 or not settings.temperature > 0:
+        raise RunError("--lr and --temperature must be > 0")
     return settings
 
 

@@ -41,7 +41,6 @@ class BatchLoader:
         # plain ndarray views of the memory maps, for the compiled row gather
         self.packed_rows = [np.asarray(shard.planes) for shard, _, _ in self.parts]
         self.meta_rows = [np.asarray(shard.meta) for shard, _, _ in self.parts]
-        self.width = self.parts[0][0].planes.shape[1] if self.parts else 0
         self.offsets = np.cumsum([0] + [stop - start for _, start, stop in self.parts])
         self.starts = np.array([start for _, start, _ in self.parts], np.int64)
         total = int(self.offsets[-1])
@@ -53,9 +52,8 @@ class BatchLoader:
         # where bit k = plane * n + point of a packed row lands under each symmetry (the CPU kernel's table)
         if self.planes * n > 1 << 16:
             raise DatasetError(f"{dataset.path}: {self.planes} planes of {n} points are more than the loader handles")
-        landing = torch.argsort(self.perms.cpu(), dim=1)
-        planes_base = torch.arange(self.planes).repeat_interleave(n) * n
-        self.dest = (planes_base + landing[:, torch.arange(self.planes * n) % n]).numpy().astype(np.uint16)
+        landing = torch.argsort(self.perms.cpu(), dim=1).numpy()  # (8, n): where each point goes
+        self.dest = (np.arange(self.planes)[:, None] * n + landing[:, None, :]).reshape(8, -1).astype(np.uint16)
         self.target_maps = torch.stack([flat_permutation(inverse(s), self.size) for s in SYMMETRIES])
         self.target_maps = torch.cat([self.target_maps, torch.full((8, 1), n)], 1).to(self.device)  # pass stays pass
         self.shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=self.device)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+PRECISIONS = ("auto", "bf16", "fp32")  # the --precision choices: see use_bf16
+
 
 @lru_cache(maxsize=None)
 def cpu_has_bf16() -> bool:
@@ -34,5 +36,3 @@ def use_bf16(precision: str, device: "torch.device | str") -> bool:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     return native_bf16(device) if precision == "auto" else precision == "bf16"
 
-
-PRECISIONS = ("auto", "bf16", "fp32")
