@@ -12,7 +12,7 @@ import sys
 from typing import NamedTuple, Optional, Sequence
 
 from . import __version__
-from .errors import GopolicyError
+from gopolicy.errors import GopolicyError
 
 
 class Command(NamedTuple):
@@ -24,11 +24,11 @@ COMMANDS: dict[str, Command] = {
     "demo": Command("gopolicy.demo", "the whole pipeline on the bundled sample games: prepare, train, eval, play"),
     "stats": Command("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
     "prepare": Command("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
-    "eval": Command("gopolicy.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
-    "train": Command("gopolicy.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
-    "gtp": Command("gopolicy.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
-    "rl": Command("gopolicy.rl", "improve a policy network by REINFORCE self-play against a pool of its earlier snapshots"),
-    "duel": Command("gopolicy.duel", "win rate of one policy network against another, with a 95% confidence interval"),
+    "eval": Command("gopolicy.training.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
+    "train": Command("gopolicy.training.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
+    "gtp": Command("gopolicy.gtp.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
+    "rl": Command("gopolicy.rl.reinforce", "improve a policy network by REINFORCE self-play against a pool of its earlier snapshots"),
+    "duel": Command("gopolicy.rl.duel", "win rate of one policy network against another, with a 95% confidence interval"),
 }
 
 

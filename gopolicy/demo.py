@@ -14,11 +14,11 @@ from pathlib import Path
 
 from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.prepare import prepare
-from gopolicy.engine import DEFAULT_MODEL, build_engine
-from gopolicy.evaluate import evaluate_split, format_table
-from gopolicy.gtp import parse_line
+from gopolicy.gtp.engine import DEFAULT_MODEL, build_engine
+from gopolicy.training.evaluate import evaluate_split, format_table
+from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import load_model
-from gopolicy.train import Config, train
+from gopolicy.training.train import Config, train
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 

@@ -2,10 +2,10 @@
 
 The planes are computed by the compiled core (``gopolicy/csrc/features.c``); this
 module names them, picks prefixes of them, and encodes positions from a
-:class:`~gopolicy.rules.Game`, a bare board, or a whole SGF record.
+:class:`~gopolicy.go.rules.Game`, a bare board, or a whole SGF record.
 
 Layout: ``uint8`` arrays ``(planes, size, size)`` indexed ``[plane, row, col]``,
-row 0 the bottom row (sgfmill's orientation, see :mod:`gopolicy.coords`). Every
+row 0 the bottom row (sgfmill's orientation, see :mod:`gopolicy.go.coords`). Every
 plane is 0/1 and relative to the *player* to move ("P"); "O" is the opponent.
 
 Planes of ``alphago48`` (``alphago49`` adds plane 48, "player colour": 1 everywhere
@@ -86,9 +86,9 @@ from typing import Iterator, Optional, Union
 
 import numpy as np
 
-from .coords import colour_letter, move_to_point, parse_colour
-from .records import GameRecord, read_game, replay
-from .rules import Board, Game
+from gopolicy.go.coords import colour_letter, move_to_point, parse_colour
+from gopolicy.sgf.records import GameRecord, read_game, replay
+from gopolicy.go.rules import Board, Game
 
 ALL_PLANES = 49  # the most the compiled core computes
 

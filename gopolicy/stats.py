@@ -20,10 +20,10 @@ from typing import Callable, Optional
 
 from tqdm import tqdm
 
-from .archives import ARCHIVE_REASON, INPUT_REASON, iter_sgf
-from .errors import RecordError
-from .parallel import bounded_map, chunked
-from .records import GameRecord, check_legal, rank_label, read_game
+from gopolicy.sgf.archives import ARCHIVE_REASON, INPUT_REASON, iter_sgf
+from gopolicy.errors import RecordError
+from gopolicy.util.parallel import bounded_map, chunked
+from gopolicy.sgf.records import GameRecord, check_legal, rank_label, read_game
 
 CHUNK_GAMES = 200  # games per worker task: a fraction of a second of work, cheap to pickle
 MAX_EXAMPLES = 10  # error messages kept for the report

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from gopolicy.archives import iter_sgf  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.features import feature_set, game_planes  # noqa: E402
-from gopolicy.records import read_game, replay  # noqa: E402
+from gopolicy.sgf.records import read_game, replay  # noqa: E402
 
 DEFAULT_ARCHIVE = "/work/shared/data/kgs6d-human-train.tar.gz"
 

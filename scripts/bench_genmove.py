@@ -34,15 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from bench_forward import CLOCKS, inference_step  # noqa: E402
 
-from gopolicy.archives import iter_sgf  # noqa: E402
-from gopolicy.engine import DEFAULT_MODEL  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
+from gopolicy.gtp.engine import DEFAULT_MODEL  # noqa: E402
 from gopolicy.errors import RecordError  # noqa: E402
 from gopolicy.features import encode  # noqa: E402
 from gopolicy.nn.modelfile import ModelInfo, load_model, save_model  # noqa: E402
 from gopolicy.nn.policy import PolicyNetwork  # noqa: E402
-from gopolicy.player import PolicyPlayer  # noqa: E402
-from gopolicy.records import read_game, replay  # noqa: E402
-from gopolicy.rules import Game  # noqa: E402
+from gopolicy.play.player import PolicyPlayer  # noqa: E402
+from gopolicy.sgf.records import read_game, replay  # noqa: E402
+from gopolicy.go.rules import Game  # noqa: E402
 
 SAMPLES = ROOT / "data" / "sample"
 

@@ -1,8 +1,8 @@
 """Times the rules engine on real games: moves per second replaying archived games with
 ``Game`` (history, undo snapshots, optional superko) and with the bare compiled ``Board``.
 
-SGF parsing is not timed: the first N games of the archive are read (gopolicy.archives +
-gopolicy.records) into plain lists of setup stones and (colour, flat move) first, then
+SGF parsing is not timed: the first N games of the archive are read (gopolicy.sgf.archives +
+gopolicy.sgf.records) into plain lists of setup stones and (colour, flat move) first, then
 replayed ``--repeats`` times; the best run is reported, as moves per CPU-second (the
 process's own CPU time, the fair per-core figure on a shared machine) and per wall-second.
 One process, one thread (``--cpu K`` also pins the process to core K).
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from gopolicy.archives import iter_sgf  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.errors import RecordError  # noqa: E402
-from gopolicy.records import GameRecord, read_game  # noqa: E402
-from gopolicy.rules import Board, Game  # noqa: E402
+from gopolicy.sgf.records import GameRecord, read_game  # noqa: E402
+from gopolicy.go.rules import Board, Game  # noqa: E402
 
 DEFAULT_ARCHIVE = "/work/shared/data/kgs6d-human-train.tar.gz"
 

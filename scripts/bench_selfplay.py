@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from gopolicy.nn.policy import PolicyNetwork  # noqa: E402
-from gopolicy.selfplay import PolicyPlayer, play_games  # noqa: E402
+from gopolicy.play.selfplay import PolicyPlayer, play_games  # noqa: E402
 
 
 class TimedNetwork(torch.nn.Module):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from gopolicy.dataset.format import Dataset
 from gopolicy.nn.policy import PolicyNetwork
 from gopolicy.nn.hardware import cpu_has_bf16
-from gopolicy.train import Config, train
+from gopolicy.training.train import Config, train
 
 
 def bare_step_rate(planes: int, filters: int, batch: int, steps: int, bf16: bool) -> float:

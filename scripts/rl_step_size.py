@@ -1,9 +1,9 @@
 """How large a REINFORCE step a policy network survives: one gradient, several step sizes.
 
 The learner (a copy of MODEL) plays --games games against MODEL; the REINFORCE gradient of
-those games (gopolicy.rl.reinforce_update, mean outcome as baseline) is taken once, and the
+those games (gopolicy.rl.reinforce.reinforce_update, mean outcome as baseline) is taken once, and the
 network is moved along it by steps of each given norm; each moved network then plays --duel
-games against MODEL (gopolicy.duel, fixed seed), and its wins are printed. The paper's
+games against MODEL (gopolicy.rl.duel, fixed seed), and its wins are printed. The paper's
 unclipped learning rate of 0.001 gives steps of norm 0.2-0.3 for the bundled model.
 
     python scripts/rl_step_size.py [--model data/models/default.pt] [--steps 0.3 0.1 0.03]
@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from gopolicy.duel import duel, summarise
-from gopolicy.engine import DEFAULT_MODEL
-from gopolicy.rl import reinforce_update
-from gopolicy.selfplay import PolicyPlayer, alternating_seats, play_games
+from gopolicy.rl.duel import duel, summarise
+from gopolicy.gtp.engine import DEFAULT_MODEL
+from gopolicy.rl.reinforce import reinforce_update
+from gopolicy.play.selfplay import PolicyPlayer, alternating_seats, play_games
 
 
 def main() -> None:

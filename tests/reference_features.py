@@ -19,8 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from gopolicy.coords import BLACK, EMPTY, opponent
-from gopolicy.rules import Board, Game
+from gopolicy.go.coords import BLACK, EMPTY, opponent
+from gopolicy.go.rules import Board, Game
 
 MAX_PLY = 100
 

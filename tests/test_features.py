@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from sgfmill import boards, sgf
 
-from gopolicy.archives import iter_sgf
-from gopolicy.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.sgf.archives import iter_sgf
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
 from gopolicy.errors import RecordError
 from gopolicy.features import FEATURE_SETS, encode, feature_set, game_planes
-from gopolicy.records import read_game, replay
-from gopolicy.rules import Game
+from gopolicy.sgf.records import read_game, replay
+from gopolicy.go.rules import Game
 import reference_features
 from reference_features import reference_planes
 

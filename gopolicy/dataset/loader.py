@@ -19,7 +19,7 @@ import torch
 
 from gopolicy import _board
 from gopolicy.dataset.format import PASS, Dataset, DatasetError, iter_split_rows
-from gopolicy.nn.symmetry import SYMMETRIES, flat_permutation, inverse
+from gopolicy.go.symmetry import SYMMETRIES, flat_permutation, inverse
 
 
 _UINT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32}

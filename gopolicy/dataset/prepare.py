@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gopolicy import __version__
-from gopolicy.archives import iter_sgf
+from gopolicy.sgf.archives import iter_sgf
 from gopolicy.dataset.format import (
     FORMAT_VERSION,
     META_DTYPE,
@@ -42,8 +42,8 @@ from gopolicy.dataset.format import (
 )
 from gopolicy.errors import RecordError
 from gopolicy.features import feature_set as get_feature_set
-from gopolicy.parallel import bounded_map, chunked
-from gopolicy.records import GameRecord, parse_rank, read_game, replay
+from gopolicy.util.parallel import bounded_map, chunked
+from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 
 BOARD_SIZE = 19
 
@@ -327,7 +327,7 @@ def run(args) -> int:
     import json
 
     from gopolicy.dataset.format import Dataset
-    from gopolicy.records import parse_rank
+    from gopolicy.sgf.records import parse_rank
 
     if args.verify:
         dataset = Dataset(args.out)

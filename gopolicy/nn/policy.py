@@ -12,7 +12,7 @@ from typing import Optional
 
 import torch
 
-from gopolicy.nn import symmetry
+from gopolicy.go import symmetry
 from gopolicy.nn.layers import Conv2d, Flatten, PositionBias, ReLU, Sequential
 
 

@@ -1,0 +1,1 @@
+"""Supervised training of policy networks (train) and their move-prediction accuracy (evaluate)."""

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every command: bounded parallel maps, atomic files, progress, interrupts."""

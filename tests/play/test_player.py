@@ -1,0 +1,375 @@
+"""PolicyPlayer: the moves it never plays, greedy and sampled choice, symmetry averaging,
+passing, resigning, clean-up, and the bias mapping that lets a 19x19 network play 2..25."""
+import numpy as np
+from conftest import make_player, tiny_model
+import pytest
+import torch
+
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.go import symmetry
+from gopolicy.nn.modelfile import ModelInfo
+from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.play.player import RESIGN, PolicyPlayer, bias_lines, resize_network, throws_stones_away
+from gopolicy.go.rules import Game
+
+
+def position(diagram: str, komi: float = 0.0, **rules) -> Game:
+    """A game set up from a diagram, top row first: X black, O white, . empty."""
+    rows = [row.split() for row in diagram.strip().splitlines()]
+    size = len(rows)
+    points = {"X": [], "O": []}
+    for i, row in enumerate(rows):
+        for col, mark in enumerate(row):
+            if mark in points:
+                points[mark].append((size - 1 - i) * size + col)
+    game = Game(size, komi, **rules)
+    game.setup(black=points["X"], white=points["O"])
+    return game
+
+
+@pytest.fixture(scope="module")
+def player() -> PolicyPlayer:
+    return make_player()
+
+
+def v(vertex: str, game: Game) -> int:
+    return from_gtp(vertex, game.size)
+
+
+# -- bias mapping --------------------------------------------------------------------------
+
+
+def test_bias_lines_follow_the_distance_from_the_nearer_edge():
+    assert list(bias_lines(19)) == list(range(19))
+    assert list(bias_lines(9)) == [0, 1, 2, 3, 4, 15, 16, 17, 18]
+    for n in range(2, 20):  # the rule as stated: r if r < n/2 else 18 - (n - 1 - r)
+        assert list(bias_lines(n)) == [r if r < n / 2 else 18 - (n - 1 - r) for r in range(n)]
+    big = bias_lines(25)
+    assert list(big[:10]) == list(range(10)) and list(big[-10:]) == list(range(9, 19))
+    assert set(big[9:16]) <= {9}, "beyond the trained board's centre line: the centre line"
+    for n in (2, 9, 13, 25):  # mirrored lines take mirrored lines (an odd board's centre line: the lower)
+        lines = bias_lines(n)
+        assert all(lines[n - 1 - r] == 18 - lines[r] for r in range(n) if 2 * r != n - 1)
+
+
+@pytest.mark.parametrize("size", [9, 13, 25])
+def test_resized_network_maps_the_bias_and_shares_the_convolutions(size):
+    model, _ = tiny_model()
+    with torch.no_grad():
+        model.point_bias.bias.copy_(torch.arange(361.0).reshape(1, 19, 19))
+    resized = resize_network(model, size)
+    lines = bias_lines(size)
+    expected = torch.tensor([[19.0 * lines[r] + lines[c] for c in range(size)] for r in range(size)])
+    assert torch.equal(resized.point_bias.bias[0], expected)
+    assert resized.conv1.weight.data_ptr() == model.conv1.weight.data_ptr()
+    assert resized(torch.zeros(1, 48, size, size)).shape == (1, size * size)
+    assert resize_network(model, 19) is model
+
+
+@pytest.mark.parametrize("size", [2, 5, 9, 13, 25])
+def test_genmove_plays_on_every_board_size(player, size):
+    game = Game(size)
+    move = player.genmove(game, BLACK)
+    assert move is not None and 0 <= move < size * size
+    game.play(BLACK, move)
+    assert player.genmove(game, WHITE) != move
+
+
+# -- moves it never plays ---------------------------------------------------------------
+
+
+def test_candidates_exclude_occupied_suicide_and_own_true_eyes(player):
+    game = position("""
+        . X . . .
+        X X . . .
+        . . . . .
+        . . . O O
+        . . . O .
+    """)
+    black, white = player.candidates(game, BLACK), player.candidates(game, WHITE)
+    assert not black[v("A5", game)], "black's own true eye"
+    assert not white[v("A5", game)], "suicide for white"
+    assert not white[v("E1", game)], "white's own true eye"
+    assert not black[v("E1", game)], "suicide for black"
+    assert not black[v("B5", game)] and not black[v("D2", game)], "occupied"
+    assert black[v("C3", game)] and white[v("C3", game)]
+    assert black.sum() == 25 - 6 - 2
+
+
+def test_false_eyes_are_not_eyes(player):
+    game = position("""
+        . X O . .
+        X O . . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """)
+    assert player.candidates(game, BLACK)[v("A5", game)], "a corner with its diagonal white's: a false eye"
+
+
+def test_simple_ko_recapture_is_masked(player):
+    game = position("""
+        . . . . .
+        . X O . .
+        X O . O .
+        . X O . .
+        . . . . .
+    """)
+    game.play(BLACK, v("C3", game))  # captures B3
+    assert not player.candidates(game, WHITE)[v("B3", game)]
+    assert player.candidates(game, WHITE)[v("E5", game)]
+
+
+def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(player):
+    game = position("""
+        . . . . .
+        . X O . .
+        X O . O .
+        . X O . .
+        . . . . .
+    """)
+    game.play(BLACK, v("C3", game))  # takes the ko
+    game.play(WHITE, None)  # passes clear the ko...
+    game.play(BLACK, None)
+    assert not game.superko and game.is_legal(WHITE, v("B3", game)), "...so the rules allow retaking it"
+    assert not player.candidates(game, WHITE)[v("B3", game)], "but it repeats the position before C3"
+    eager = make_player(favour=("B3", 5))
+    move = eager.genmove(game, WHITE)
+    assert move is not None and move != v("B3", game)
+
+
+def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to():
+    game = position("""
+        . X . . .
+        X X . . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """)
+    eager = make_player(favour=("A5", 5))
+    assert eager.network(5).point_bias.bias[0].argmax() == v("A5", game)
+    move = eager.genmove(game, BLACK)
+    assert move is not None and move != v("A5", game)
+
+
+def test_genmove_does_not_throw_a_group_away():
+    game = position("""
+        . . . . .
+        . . . . .
+        O O O O .
+        X X X O .
+        . . X O .
+    """)  # black's four stones have two liberties, A1 and B1
+    assert throws_stones_away(game.board, BLACK, v("B1", game))
+    assert throws_stones_away(game.board, BLACK, v("A1", game))
+    assert not throws_stones_away(game.board, BLACK, v("E3", game))
+    assert not throws_stones_away(game.board, WHITE, v("B1", game)), "a single stone: a throw-in"
+    eager = make_player(favour=("B1", 5))
+    move = eager.genmove(game, BLACK)
+    assert move not in (None, v("A1", game), v("B1", game))
+
+
+def test_throwing_stones_away_counts_captures_and_suicide():
+    game = position("""
+        . O X . .
+        O X . . .
+        X . . . .
+        . . . . .
+        . . . . .
+    """)
+    assert not throws_stones_away(game.board, BLACK, v("A5", game)), "captures A4 and B5"
+    suicide = position("""
+        . X . . .
+        X . . . .
+        . . . . .
+        . . . . .
+        . . . . .
+    """)
+    assert throws_stones_away(suicide.board, WHITE, v("A5", suicide), allow_suicide=True)
+
+
+# -- choosing -----------------------------------------------------------------------------
+
+
+def test_greedy_plays_the_most_probable_candidate(player):
+    game = position("""
+        . . . . . . . . .
+        . . . . . . . . .
+        . . X . . . O . .
+        . . . . . . . . .
+        . . . . X . . . .
+        . . . . . . . . .
+        . . O . . . X . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """)
+    probs = player.policy(game, WHITE)
+    assert probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert not probs[~player.candidates(game, WHITE)].any()
+    assert player.genmove(game, WHITE) == int(np.argmax(probs))
+    assert len({player.genmove(game, WHITE) for _ in range(5)}) == 1
+
+
+def test_temperature_samples_in_proportion_and_a_tiny_one_is_greedy():
+    game = Game(9)
+    warm = make_player(temperature=1.0, seed=1)
+    probs = warm.policy(game, BLACK)
+    draws = np.bincount([warm.genmove(game, BLACK) for _ in range(400)], minlength=81)
+    assert (draws > 0).sum() > 20, "a near-uniform policy sampled 400 times hits many points"
+    assert not draws[probs == 0].any()
+    cold = make_player(temperature=1e-4, seed=1)
+    assert {cold.genmove(game, BLACK) for _ in range(20)} == {int(np.argmax(probs))}
+    with pytest.raises(ValueError):
+        make_player(temperature=-1.0)
+
+
+def test_the_same_seed_samples_the_same_moves():
+    game = Game(9)
+    first, second = make_player(temperature=1.0, seed=7), make_player(temperature=1.0, seed=7)
+    assert [first.genmove(game, BLACK) for _ in range(30)] == [second.genmove(game, BLACK) for _ in range(30)]
+
+
+def test_symmetry_averaging_is_equivariant():
+    black, white = ["C3", "D5", "G7", "E2"], ["F4", "C7", "B2"]
+    plain, averaged = make_player(model_seed=3), make_player(model_seed=3, symmetries=True)
+    results = {}
+    for s in symmetry.SYMMETRIES:
+        perm = symmetry.flat_permutation(symmetry.inverse(s), 9).numpy()  # where each point goes
+        game = Game(9)
+        game.setup(black=[int(perm[from_gtp(x, 9)]) for x in black], white=[int(perm[from_gtp(x, 9)]) for x in white])
+        results[s] = (perm, plain.policy(game, BLACK), averaged.policy(game, BLACK))
+    perm0, plain0, averaged0 = results[0]
+    for s, (perm, plain_s, averaged_s) in results.items():
+        np.testing.assert_allclose(averaged_s[perm], averaged0, atol=1e-6)
+    assert any(np.abs(plain_s[perm] - plain0).max() > 1e-4 for perm, plain_s, _ in results.values()), \
+        "a single random network is not symmetric by itself"
+
+
+# -- passing, resigning, clean-up ---------------------------------------------------------
+
+
+def test_passes_when_no_candidate_is_left(player):
+    game = position("""
+        . X . X .
+        X X X X X
+        X X . X X
+        X X X X X
+        . X . X .
+    """)
+    assert not player.candidates(game, BLACK).any()
+    assert player.genmove(game, BLACK) is None
+    assert player.genmove(game, WHITE) is None, "every empty point is suicide for white"
+
+
+def test_passes_after_the_opponent_passed_only_when_ahead(player):
+    game = position("""
+        . . X O .
+        . . X O .
+        . . X O .
+        . . X O .
+        . . X O .
+    """, komi=0.5)  # black area 15, white 10
+    game.play(WHITE, None)
+    assert player.genmove(game, BLACK) is None
+    game.undo()
+    game.play(BLACK, None)
+    assert player.genmove(game, WHITE) is not None, "white is behind: it plays on"
+    game.komi = 7.5
+    assert player.genmove(game, WHITE) is None, "with komi white leads"
+
+
+def test_after_two_passes_genmove_still_answers_sensibly(player):
+    game = Game(9)
+    game.play(BLACK, None)
+    game.play(WHITE, None)
+    assert game.is_over
+    move = player.genmove(game, BLACK)  # white passed, but black trails by the komi: it plays on
+    assert move is not None
+    assert move is None or player.candidates(game, BLACK)[move]
+
+
+def test_cleanup_captures_dead_stones_instead_of_passing():
+    game = position("""
+        . . . . . . .
+        . . . . . . .
+        . . . O . . .
+        . . . . . . .
+        . . . . . . .
+        X X X X X X X
+        . . . . . . .
+    """, komi=0.5)
+    dead = v("D5", game)
+    game.play(WHITE, None)
+    player = make_player()
+    assert game.score() > 0 and player.genmove(game, BLACK) is None, "black leads: a plain genmove passes"
+    cleanup = player.genmove(game, BLACK, cleanup=True)
+    assert cleanup in {dead + 1, dead - 1, dead + 7, dead - 7}, "clean-up attacks the dead stone"
+    for _ in range(4):  # black keeps at it while white passes, until the stone is captured
+        game.play(BLACK, player.genmove(game, BLACK, cleanup=True))
+        game.play(WHITE, None)
+    assert game.board.colour_at(dead) == 0
+    assert player.genmove(game, BLACK, cleanup=True) is None, "nothing left to capture"
+
+
+def test_cleanup_leaves_living_groups_alone():
+    game = position("""
+        . O . O . . .
+        O O O O X . .
+        X X X X X . .
+        . . . . . . .
+        . . . . . . .
+        . . . . . . .
+        . . . . . . .
+    """)
+    player = make_player()
+    move = player.genmove(game, BLACK, cleanup=True)
+    assert move is None, "white's group has two eyes: E7 is only a liberty, not a way to capture it"
+
+
+def test_resigns_only_when_asked_and_hopeless():
+    game = position("""
+        O O O O O O O O O
+        O O O O O O O O O
+        O O O O O O O O O
+        O . O . O . O . O
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """, komi=7.5)
+    hopeless = make_player(resign=True)
+    assert hopeless.genmove(game, BLACK) != RESIGN, "too early: fewer moves than half the board's points"
+    for _ in range(41):
+        game.play(BLACK, None)  # history only: the position stays as it is
+    assert hopeless.genmove(game, BLACK) == RESIGN
+    assert hopeless.genmove(game, BLACK, allow_resign=False) != RESIGN
+    assert hopeless.genmove(game, BLACK, cleanup=True) != RESIGN
+    assert make_player().genmove(game, BLACK) != RESIGN
+    assert hopeless.genmove(game, WHITE) != RESIGN, "white is winning"
+
+
+# -- precision --------------------------------------------------------------------------------
+
+
+def test_bf16_converts_a_copy_and_fp32_keeps_the_model():
+    model, info = tiny_model()
+    half = PolicyPlayer(model, info, bf16=True)
+    assert half.model.conv1.weight.dtype == torch.bfloat16 and model.conv1.weight.dtype == torch.float32
+    full = PolicyPlayer(model, info, bf16=False)
+    assert full.model is model
+    game = Game(19)
+    np.testing.assert_allclose(half.policy(game, BLACK), full.policy(game, BLACK), atol=2e-3)
+
+
+def test_a_network_that_reads_other_planes_than_its_feature_set_is_refused():
+    model, info = tiny_model()
+    wrong = ModelInfo(info.architecture, "alphago4", {}, 1, "test")
+    with pytest.raises(ValueError):
+        PolicyPlayer(model, wrong)
+
+
+def test_a_four_plane_network_plays_too():
+    model, info = tiny_model(feature_set="alphago4")
+    player = PolicyPlayer(model, info, bf16=False)
+    assert player.genmove(Game(9), BLACK) is not None

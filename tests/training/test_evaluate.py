@@ -1,0 +1,90 @@
+"""gopolicy.training.evaluate: accuracy figures checked against a direct computation; the eval command."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gopolicy.dataset.format import PASS, Dataset, unpack_rows
+from gopolicy.dataset.prepare import SplitSizes, prepare
+from gopolicy.training.evaluate import evaluate_split, legal_points
+from gopolicy.nn.modelfile import save_model
+from gopolicy.nn.policy import PolicyNetwork
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "tygem-sample.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Dataset:
+    out = tmp_path_factory.mktemp("ds")
+    prepare([SAMPLE], out, jobs=1, progress=False, splits=SplitSizes(0.0, 0.2))
+    return Dataset(out)
+
+
+@pytest.fixture(scope="module")
+def model() -> PolicyNetwork:
+    torch.manual_seed(0)
+    return PolicyNetwork(48, 8, 3).eval()
+
+
+def test_top1_matches_a_direct_computation(dataset, model):
+    result = evaluate_split(model, dataset, "test", max_positions=700, batch_size=64, mask_legal=False)
+    shard = next(s for s in dataset.shards if s.splits["test"][1] > s.splits["test"][0])
+    start, stop = shard.splits["test"]
+    moves = np.asarray(shard.meta["move"][start:stop])
+    keep = np.nonzero(moves != PASS)[0][:700]
+    planes = torch.from_numpy(unpack_rows(np.asarray(shard.planes[start:stop])[keep], 48)).float()
+    with torch.no_grad():
+        predicted = model(planes).argmax(1).numpy()
+    assert result["positions"] == len(keep) == 700
+    assert result["top1"] == pytest.approx(np.mean(predicted == moves[keep]))
+
+
+def test_masking_can_only_help_and_figures_are_consistent(dataset, model):
+    masked = evaluate_split(model, dataset, "test", mask_legal=True)
+    plain = evaluate_split(model, dataset, "test", mask_legal=False)
+    for k in ("top1", "top3", "top5", "mean_log_likelihood"):
+        assert masked[k] >= plain[k]
+    assert masked["top1"] <= masked["top3"] <= masked["top5"] <= 1
+    assert sum(p["positions"] for p in masked["by_phase"].values()) == masked["positions"]
+    non_pass = sum(int((np.asarray(s.meta["move"][a:b]) != PASS).sum()) for s in dataset.shards for a, b in [s.splits["test"]])
+    assert masked["positions"] == non_pass
+
+
+def test_symmetry_ensemble_runs_and_legal_points_come_from_the_planes(dataset, model):
+    result = evaluate_split(model, dataset, "test", max_positions=64, symmetries=True)
+    assert result["symmetries"] and 0 <= result["top1"] <= 1
+    planes = torch.zeros(1, 48, 19, 19)
+    planes[0, 20, 3, 3] = planes[0, 27, 0, 0] = 1
+    assert legal_points(planes)[0].nonzero().flatten().tolist() == [0, 3 * 19 + 3]
+
+
+def test_eval_command_on_sgf_games(tmp_path, model):
+    path = tmp_path / "model.pt"
+    save_model(path, model, "alphago48")
+    result = subprocess.run([sys.executable, "-m", "gopolicy.cli", "eval", str(path), str(SAMPLE), "--max-positions", "300",
+                             "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "top-1" in result.stdout and "201-250" in result.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["positions"] == 300
+    small = tmp_path / "small.pt"
+    save_model(small, PolicyNetwork(4, 8, 3), "alphago4")
+    prepared = tmp_path / "ds"
+    prepare([SAMPLE], prepared, jobs=1, progress=False)
+    mismatch = subprocess.run([sys.executable, "-m", "gopolicy.cli", "eval", str(small), str(prepared)],
+                              capture_output=True, text=True, timeout=300)
+    assert mismatch.returncode == 1 and "expects feature set alphago4" in mismatch.stderr
+
+
+def test_accuracy_plot_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from gopolicy.training.evaluate import plot
+
+    result = {"by_move_number": {1: 0.5, 11: 0.4, 21: 0.3}}
+    assert plot(result, tmp_path / "curve.png", "test")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
