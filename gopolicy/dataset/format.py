@@ -30,9 +30,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from gopolicy.errors import GopolicyError
+from gopolicy.go.coords import PASS  # noqa: F401  (the stored form of a pass; see coords)
 
 FORMAT_VERSION = 1
-PASS = -1
 SPLITS = ("train", "validation", "test")
 META_DTYPE = np.dtype([("move", "<i2"), ("game", "<i4"), ("move_number", "<i2"), ("colour", "u1")])
 

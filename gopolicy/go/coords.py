@@ -1,19 +1,31 @@
-"""One coordinate vocabulary for the whole package.
+"""One coordinate vocabulary for the whole package: every form of a point, a pass and a colour,
+and the only functions that convert between them.
 
-A *point* is a pair ``(row, col)`` with row 0 at the **bottom** of the board
-(sgfmill's orientation), or its *flat index* ``row * size + col``, which is
-what the rules core, the feature planes and the policy network's 361 outputs
-use. A *move* is a flat index or ``None`` for a pass.
+A *point* is a pair ``(row, col)`` with row 0 at the **bottom** of the board (sgfmill's
+orientation), or its *flat index* ``row * size + col``, which is what the rules core, the
+feature planes and the policy network's outputs use. A *move* is a flat index or a pass.
 
-Text forms:
-  * GTP vertices: ``A1`` is the bottom-left corner, columns skip ``I``
-    (``H`` is followed by ``J``), case-insensitive, ``pass`` for a pass.
-  * SGF points: two letters, column then row counted from the **top**
-    (``aa`` is the top-left corner); an empty value or ``tt`` (boards up to
-    19x19) is a pass.
+=====================  ==================  ===============  ==============================
+form                   a point             a pass           used by
+=====================  ==================  ===============  ==============================
+move (``Move``)        flat ``row*size+col``  ``None``      rules, players, search, records
+(row, col)             ``(row, col)``      ``None``         sgfmill, :func:`move_to_point`
+action / target index  flat index          ``size*size``    environment actions, loader targets,
+                                                            :func:`move_to_action`
+stored move (int16)    flat index          ``PASS`` (-1)    dataset shards, :func:`move_to_stored`
+GTP vertex             ``"D4"`` (no I)     ``"pass"``       GTP, :func:`to_gtp` / :func:`from_gtp`
+SGF point              ``"dp"`` (from top)  ``""`` / ``"tt"``  SGF files, :func:`to_sgf` / :func:`from_sgf`
+=====================  ==================  ===============  ==============================
 
-Colours are the ints ``BLACK`` and ``WHITE`` inside the package and
-``'b'``/``'w'`` at the edges, as in sgfmill.
+GTP vertices: ``A1`` is the bottom-left corner, columns skip ``I`` (``H`` is followed by
+``J``), case-insensitive. SGF points: two letters, column then row counted from the **top**
+(``aa`` is the top-left corner); ``tt`` is a pass on boards up to 19x19.
+
+Colours are the ints ``BLACK`` and ``WHITE`` inside the package. At the edges:
+``'b'``/``'w'`` (:func:`colour_letter`, sgfmill's and SGF's names), ``"black"``/``"white"``
+(:func:`colour_name`, options and messages; :func:`colour_title` capitalises it), and
+:func:`parse_colour` reads any of them. "Colour" or "to_move" names a colour; "player" is
+reserved for an object that chooses moves.
 """
 from __future__ import annotations
 
@@ -24,6 +36,7 @@ MIN_SIZE, MAX_SIZE = 2, 25
 GTP_COLUMNS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"  # no I; 25 letters, one per column up to 25x25
 
 Move = Optional[int]  # flat index, or None for a pass
+PASS = -1  # a pass as a stored move (dataset shards, int16)
 
 
 def opponent(colour: int) -> int:
@@ -44,6 +57,38 @@ def parse_colour(text: str) -> int:
 def colour_letter(colour: int) -> str:
     """BLACK / WHITE -> ``'b'`` / ``'w'`` (sgfmill's names)."""
     return {BLACK: "b", WHITE: "w"}[colour]
+
+
+def colour_name(colour: int) -> str:
+    """BLACK / WHITE -> ``"black"`` / ``"white"``."""
+    return {BLACK: "black", WHITE: "white"}[colour]
+
+
+def colour_title(colour: int) -> str:
+    """BLACK / WHITE -> ``"Black"`` / ``"White"`` (for messages and board captions)."""
+    return colour_name(colour).capitalize()
+
+
+def move_to_action(move: Move, size: int) -> int:
+    """A move -> its action / target index: the flat index, or ``size*size`` for a pass."""
+    return size * size if move is None else move
+
+
+def action_to_move(action: int, size: int) -> Move:
+    """An action / target index (``0..size*size``) -> a move; ValueError outside that range."""
+    if not 0 <= action <= size * size:
+        raise ValueError(f"action {action} is not in 0..{size * size}")
+    return None if action == size * size else action
+
+
+def move_to_stored(move: Move) -> int:
+    """A move -> its stored form (dataset shards): the flat index, or ``PASS``."""
+    return PASS if move is None else move
+
+
+def stored_to_move(stored: int) -> Move:
+    """A stored move -> a move."""
+    return None if stored == PASS else int(stored)
 
 
 def check_size(size: int) -> int:

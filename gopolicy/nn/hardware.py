@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-PRECISIONS = ("auto", "bf16", "fp32")  # the --precision choices: see use_bf16
+from gopolicy.util.args import PRECISIONS  # the --precision choices: see use_bf16
 
 
 @lru_cache(maxsize=None)
