@@ -11,24 +11,25 @@ import importlib
 import sys
 from typing import NamedTuple, Optional, Sequence
 
-from . import __version__
 from gopolicy.errors import GopolicyError
 
+from . import __version__
 
-class Command(NamedTuple):
+
+class Subcommand(NamedTuple):
     module: str  # provides add_arguments(parser) and run(args) -> int
     help: str
 
 
-COMMANDS: dict[str, Command] = {
-    "demo": Command("gopolicy.demo", "the whole pipeline on the bundled sample games: prepare, train, eval, play"),
-    "stats": Command("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
-    "prepare": Command("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
-    "eval": Command("gopolicy.training.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
-    "train": Command("gopolicy.training.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
-    "gtp": Command("gopolicy.gtp.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
-    "rl": Command("gopolicy.rl.reinforce", "improve a policy network by REINFORCE self-play against a pool of its earlier snapshots"),
-    "duel": Command("gopolicy.rl.duel", "win rate of one policy network against another, with a 95% confidence interval"),
+COMMANDS: dict[str, Subcommand] = {
+    "demo": Subcommand("gopolicy.demo", "the whole pipeline on the bundled sample games: prepare, train, eval, play"),
+    "stats": Subcommand("gopolicy.stats", "count games, moves, skipped games, sizes, handicaps, ranks, years and komi in SGF archives"),
+    "prepare": Subcommand("gopolicy.dataset.prepare", "turn SGF archives into a sharded training dataset of feature planes"),
+    "eval": Subcommand("gopolicy.training.evaluate", "move-prediction accuracy of a model on a dataset's test split or on SGF games"),
+    "train": Subcommand("gopolicy.training.train", "train the policy network on a prepared dataset (CPU, GPU, or many GPUs with torchrun)"),
+    "gtp": Subcommand("gopolicy.gtp.engine", "play Go over GTP with a policy network (Sabaki, GoGui, KGS, gnugo matches)"),
+    "rl": Subcommand("gopolicy.rl.reinforce", "improve a policy network by REINFORCE self-play against a pool of its earlier snapshots"),
+    "duel": Subcommand("gopolicy.rl.duel", "win rate of one policy network against another, with a 95% confidence interval"),
 }
 
 

@@ -1,4 +1,13 @@
-"""The package's exception types: one base class, so callers can catch everything gopolicy raises on bad input."""
+"""The base of every exception gopolicy raises on bad input, and the types several layers share.
+
+Every error about bad input (a record, an archive, a dataset, a model file, a GTP command, a
+run directory) is a :class:`GopolicyError`, so a command catches them all in one place and
+prints a one-line message. The types shared across layers live here (illegal moves, unusable
+records); each subsystem's own type lives with it and subclasses GopolicyError:
+``DatasetError`` (gopolicy.dataset.format), ``ModelFileError`` (gopolicy.nn.modelfile),
+``TrainingError`` (gopolicy.training.train), ``RunError`` (gopolicy.rl.reinforce) and
+``GtpError`` (gopolicy.gtp.protocol).
+"""
 from __future__ import annotations
 
 from typing import Optional
