@@ -135,7 +135,7 @@ FEATURE_SETS: dict[str, FeatureSet] = {
 }
 
 
-def feature_set(name: Union[str, FeatureSet]) -> FeatureSet:
+def get_feature_set(name: Union[str, FeatureSet]) -> FeatureSet:
     """The feature set called ``name`` (a FeatureSet passes through); ValueError naming the valid ones."""
     if isinstance(name, FeatureSet):
         return name
@@ -145,23 +145,57 @@ def feature_set(name: Union[str, FeatureSet]) -> FeatureSet:
         raise ValueError(f"unknown feature set {name!r}; valid names: {', '.join(FEATURE_SETS)}") from None
 
 
-_feature_set = feature_set  # for functions whose `feature_set` parameter hides it
-
-
 def _colour(player: Union[int, str]) -> int:
     return parse_colour(player) if isinstance(player, str) else player
 
 
-def encode(game_or_board: Union[Game, Board], player: Union[int, str], feature_set: Union[str, FeatureSet] = "alphago48") -> np.ndarray:
+def encode(game_or_board: Union[Game, Board], player: Union[int, str], feature_set: Union[str, FeatureSet] = "alphago48",
+           out: Optional[np.ndarray] = None) -> np.ndarray:
     """The planes of one position for ``player`` (BLACK/WHITE or ``'b'``/``'w'``) to move.
 
-    Returns a new ``uint8`` array ``(planes, size, size)``, ``[plane, row, col]``,
-    row 0 at the bottom; any board size the rules support.
+    Returns a ``uint8`` array ``(planes, size, size)``, ``[plane, row, col]``, row 0 at
+    the bottom; any board size the rules support. With ``out`` (a C-contiguous ``uint8``
+    array of that shape, e.g. one row of a batch) the planes are written there instead of a
+    new array: the one way every caller reaches the compiled core.
     """
     board = game_or_board.board if isinstance(game_or_board, Game) else game_or_board
-    out = np.empty((_feature_set(feature_set).planes, board.size, board.size), np.uint8)
+    if out is None:
+        out = np.empty((get_feature_set(feature_set).planes, board.size, board.size), np.uint8)
     board.planes(_colour(player), out)
     return out
+
+
+# -- reading positions' planes back: what callers need to know of the layout --------------
+
+CAPTURE_SIZE_PLANES = slice(PLANE_NAMES.index("capture size: 0"), PLANE_NAMES.index("capture size: >=7") + 1)
+EMPTY_PLANE = PLANE_NAMES.index("stone: empty")
+SENSIBLENESS_PLANE = PLANE_NAMES.index("sensibleness")
+
+
+def _points(plane):
+    """``(..., size, size)`` -> ``(..., size*size)``: the flat point order of :mod:`gopolicy.go.coords`."""
+    return plane.reshape(*plane.shape[:-2], -1)
+
+
+def legal_points(planes):
+    """Bool ``(..., size*size)``: the legal points of the positions whose planes are
+    ``planes`` ``(..., planes, size, size)`` (numpy or torch, any dtype, batched or not).
+
+    Exact (suicide and simple ko barred, never superko, as everywhere in the features)
+    when the capture-size planes are present, since every legal move is in exactly one
+    of them; with fewer planes (``alphago4/12/20``) the empty points stand in.
+    """
+    if planes.shape[-3] >= CAPTURE_SIZE_PLANES.stop:
+        return _points(planes[..., CAPTURE_SIZE_PLANES, :, :].sum(-3) > 0)
+    return _points(planes[..., EMPTY_PLANE, :, :] > 0)
+
+
+def sensible_points(planes):
+    """Bool ``(..., size*size)``: plane 46 (legal and not the player's own true eye) of
+    ``planes`` ``(..., planes, size, size)``, or None when the feature set lacks it."""
+    if planes.shape[-3] <= SENSIBLENESS_PLANE:
+        return None
+    return _points(planes[..., SENSIBLENESS_PLANE, :, :] > 0)
 
 
 SgfSource = Union[str, os.PathLike, bytes]
@@ -185,7 +219,6 @@ def game_planes(sgf: SgfSource, feature_set: str = "alphago48") -> Iterator[tupl
     RecordError for a bad record (after the positions before an illegal move).
     """
     record = _read_record(sgf)
-    buffer = np.empty((_feature_set(feature_set).planes, record.size, record.size), np.uint8)
+    features = get_feature_set(feature_set)  # an unknown name fails before any replay
     for game, colour, move in replay(record):
-        game.board.planes(colour, buffer)
-        yield buffer.copy(), colour_letter(colour), move_to_point(move, record.size)
+        yield encode(game, colour, features), colour_letter(colour), move_to_point(move, record.size)

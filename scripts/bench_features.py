@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from gopolicy.sgf.archives import iter_sgf  # noqa: E402
-from gopolicy.features import feature_set, game_planes  # noqa: E402
+from gopolicy.features import get_feature_set, game_planes  # noqa: E402
 from gopolicy.sgf.records import read_game, replay  # noqa: E402
 
 DEFAULT_ARCHIVE = "/work/shared/data/kgs6d-human-train.tar.gz"
@@ -43,7 +43,7 @@ def main() -> None:
     games = [data for _, data in itertools.islice(iter_sgf([args.archive]), args.games)]
     records = [read_game(data) for data in games]
     positions = sum(len(record.moves) for record in records)
-    planes = feature_set(args.features).planes
+    planes = get_feature_set(args.features).planes
     print(f"{len(games)} games, {positions} positions, {args.features} ({planes} planes), {args.archive}")
 
     def with_parsing() -> int:

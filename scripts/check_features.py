@@ -20,7 +20,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the refe
 from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.go.coords import to_gtp  # noqa: E402
 from gopolicy.errors import RecordError  # noqa: E402
-from gopolicy.features import PLANE_NAMES, encode, feature_set  # noqa: E402
+from gopolicy.features import PLANE_NAMES, encode, get_feature_set  # noqa: E402
 from gopolicy.sgf.records import read_game, replay  # noqa: E402
 from reference_features import reference_planes  # noqa: E402
 
@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--games", type=int, default=None, help="stop after this many games (default: all)")
     parser.add_argument("--features", default="alphago49", help="feature set to compare (default: alphago49)")
     args = parser.parse_args()
-    planes = feature_set(args.features).planes
+    planes = get_feature_set(args.features).planes
 
     games = positions = disagreeing = skipped = 0
     start = time.perf_counter()

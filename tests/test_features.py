@@ -19,7 +19,8 @@ from sgfmill import boards, sgf
 from gopolicy.sgf.archives import iter_sgf
 from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
 from gopolicy.errors import RecordError
-from gopolicy.features import FEATURE_SETS, encode, feature_set, game_planes
+from gopolicy import features
+from gopolicy.features import FEATURE_SETS, encode, game_planes, get_feature_set
 from gopolicy.sgf.records import read_game, replay
 from gopolicy.go.rules import Game
 import reference_features
@@ -98,19 +99,19 @@ def drawing(text: str) -> str:
 def test_feature_sets_have_the_papers_sizes_and_names():
     assert {name: fs.planes for name, fs in FEATURE_SETS.items()} == {
         "alphago4": 4, "alphago12": 12, "alphago20": 20, "alphago48": 48, "alphago49": 49}
-    names = feature_set("alphago49").plane_names
+    names = get_feature_set("alphago49").plane_names
     assert len(names) == 49 and len(set(names)) == 49
     assert names[:5] == ["stone: player", "stone: opponent", "stone: empty", "ones", "turns since: 1"]
     assert names[11] == "turns since: >=8" and names[19] == "liberties: >=8"
     assert names[20] == "capture size: 0" and names[27] == "capture size: >=7"
     assert names[44:] == ["ladder capture", "ladder escape", "sensibleness", "zeros", "player colour"]
-    assert feature_set("alphago48").plane_names == names[:48]
-    assert feature_set(FEATURE_SETS["alphago12"]) is FEATURE_SETS["alphago12"]
+    assert get_feature_set("alphago48").plane_names == names[:48]
+    assert get_feature_set(FEATURE_SETS["alphago12"]) is FEATURE_SETS["alphago12"]
 
 
 def test_unknown_feature_set_names_the_valid_ones():
     with pytest.raises(ValueError, match="alphago7.*alphago4, alphago12, alphago20, alphago48, alphago49"):
-        feature_set("alphago7")
+        get_feature_set("alphago7")
     with pytest.raises(ValueError, match="alphago48"):
         encode(Game(9), BLACK, "alpha")
 
@@ -378,6 +379,39 @@ def test_look_ahead_ignores_superko():
     # Retaking at B2 would repeat the position before C2: superko forbids it, simple ko no longer does.
     assert not game.is_legal(WHITE, from_gtp("B2", 5))
     assert points(planes_of(game, WHITE)[CAPTURE + 1]) == {"B2"}
+
+
+def test_legal_and_sensible_points_read_back_from_planes_numpy_or_torch_batched_or_not():
+    import torch
+
+    eye = """
+        . X . . .
+        X . X . .
+        . X . . .
+        . . . . .
+        . . . . .
+    """
+    positions = [(game_from(KO, "B C2"), WHITE), (game_from(eye), BLACK)]  # a ko and a suicide; a true eye
+    full = np.stack([encode(game, colour, "alphago49") for game, colour in positions])
+    legal = np.stack([game.legal_mask(colour, superko=False) for game, colour in positions])
+    sensible = legal.copy()
+    sensible[1, [from_gtp("B4", 5), from_gtp("A5", 5)]] = False  # black's own true eyes
+    assert legal[0].sum() < (full[0, EMPTY_POINT] > 0).sum() and legal[1, from_gtp("B4", 5)]
+    for batch in (full, torch.from_numpy(full), torch.from_numpy(full).to(torch.bfloat16)):
+        assert (np.asarray(features.legal_points(batch)) == legal).all()
+        assert (np.asarray(features.sensible_points(batch)) == sensible).all()
+        assert (np.asarray(features.legal_points(batch[1])) == legal[1]).all()
+    few = full[:, :20]  # alphago20: no look-ahead planes, the empty points stand in
+    assert (features.legal_points(few) == full[:, EMPTY_POINT].reshape(2, -1).astype(bool)).all()
+    assert features.sensible_points(few) is None
+
+
+def test_encode_writes_into_a_given_array():
+    game = game_from(KO, "B C2")
+    batch = np.zeros((2, 12, 5, 5), np.uint8)
+    row = batch[1]
+    assert encode(game, WHITE, "alphago12", out=row) is row
+    assert (batch[1] == encode(game, WHITE, "alphago12")).all() and not batch[0].any()
 
 
 # -- sensibleness ----------------------------------------------------------------------------

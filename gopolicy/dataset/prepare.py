@@ -30,7 +30,6 @@ from gopolicy.sgf.archives import iter_sgf
 from gopolicy.dataset.format import (
     FORMAT_VERSION,
     META_DTYPE,
-    PASS,
     SPLITS,
     DatasetError,
     append_journal,
@@ -41,7 +40,8 @@ from gopolicy.dataset.format import (
     write_npy,
 )
 from gopolicy.errors import RecordError
-from gopolicy.features import feature_set as get_feature_set
+from gopolicy.go.coords import move_to_stored
+from gopolicy.features import encode, get_feature_set
 from gopolicy.util.parallel import bounded_map, chunked
 from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 
@@ -110,13 +110,14 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
     reason = filters.reject(record)
     if reason:
         raise RecordError(reason, source)
-    n, planes = len(record.moves), get_feature_set(feature_set).planes
-    unpacked = np.empty((n, planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
+    features = get_feature_set(feature_set)
+    n = len(record.moves)
+    unpacked = np.empty((n, features.planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
     moves = np.empty(n, np.int16)
     colours = np.empty(n, np.uint8)
     for i, (game, colour, move) in enumerate(replay(record)):
-        game.board.planes(colour, unpacked[i])
-        moves[i] = PASS if move is None else move
+        encode(game, colour, features, out=unpacked[i])
+        moves[i] = move_to_stored(move)
         colours[i] = colour
     return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours)
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Optional, Union
 import numpy as np
 
 from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, Move, opponent
-from gopolicy.features import encode, feature_set
+from gopolicy.features import encode, get_feature_set
 from gopolicy.nn.hardware import cpu_has_bf16
 from gopolicy.go.rules import Board, Game
 
@@ -128,7 +128,7 @@ class PolicyPlayer:
 
         if not temperature >= 0:
             raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-        planes = feature_set(info.feature_set).planes
+        planes = get_feature_set(info.feature_set).planes
         if model.planes != planes:
             raise ValueError(f"the network reads {model.planes} planes but its feature set "
                              f"{info.feature_set!r} has {planes}")

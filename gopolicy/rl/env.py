@@ -49,7 +49,7 @@ from gymnasium import spaces
 from gopolicy.go.board_image import board_image
 from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, opponent as other_colour, parse_colour, to_gtp
 from gopolicy.errors import IllegalMoveError
-from gopolicy.features import encode, feature_set as get_feature_set
+from gopolicy.features import encode, get_feature_set
 from gopolicy.go.rules import Game
 
 ENV_ID = "gopolicy/Go-v0"

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gopolicy import features
 from gopolicy.dataset.format import Dataset, DatasetError
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
 
@@ -50,9 +51,7 @@ class Tally:
 
 def legal_points(planes: torch.Tensor) -> torch.Tensor:
     """(B, size*size) bool: the legal points, from the feature planes (see module docstring)."""
-    if planes.shape[1] >= 28:
-        return planes[:, 20:28].sum(1).flatten(1) > 0
-    return planes[:, 2].flatten(1) > 0
+    return features.legal_points(planes)
 
 
 @torch.no_grad()
