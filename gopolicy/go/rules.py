@@ -16,8 +16,8 @@ from typing import Iterable, Optional
 import numpy as np
 
 from gopolicy import _board
-from gopolicy.go.coords import BLACK, GTP_COLUMNS, WHITE, Move, check_size, colour_letter, opponent, to_gtp
 from gopolicy.errors import IllegalMoveError
+from gopolicy.go.coords import BLACK, GTP_COLUMNS, WHITE, Move, check_size, colour_letter, opponent, to_gtp
 
 Board = _board.Board
 
@@ -180,13 +180,16 @@ class Game:
         s = self.score()
         return "0" if s == 0 else f"{'B' if s > 0 else 'W'}+{abs(s):g}"
 
-    def copy(self) -> "Game":
-        """An independent copy (the board is copied, history lists are shallow-copied)."""
+    def copy(self, undoable: Optional[bool] = None) -> "Game":
+        """An independent copy (the board is copied, history lists are shallow-copied);
+        ``undoable=False`` gives a copy without undo snapshots, cheaper to play on (searches)."""
         other = Game.__new__(Game)
         other.__dict__.update(self.__dict__)
         other.board = self.board.copy()
         other.history = list(self.history)
-        other._snapshots = list(self._snapshots)
+        if undoable is not None:
+            other.undoable = undoable
+        other._snapshots = list(self._snapshots) if other.undoable else []
         other._position_log = list(self._position_log)
         other._positions = dict(self._positions)
         return other
