@@ -35,6 +35,7 @@ from gopolicy.training.evaluate import evaluate_split
 from gopolicy.nn.hardware import PRECISIONS, use_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.util.metrics import MetricsLog
 
 
 @dataclass(frozen=True)
@@ -165,32 +166,6 @@ class Checkpointer:
             raise TrainingError(f"{self.path}: no checkpoint to resume from") from None
         except Exception as e:
             raise TrainingError(f"{self.path}: unreadable checkpoint: {e}") from None
-
-
-class MetricsLog:
-    """metrics.jsonl (one JSON object per line) and, when installed, TensorBoard."""
-
-    def __init__(self, run_dir: Path, enabled: bool):
-        self.enabled = enabled
-        self.path = run_dir / "metrics.jsonl"
-        self.tensorboard = None
-        if enabled:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.tensorboard = SummaryWriter(str(run_dir / "tensorboard"))
-            except ImportError:
-                pass
-
-    def write(self, step: int, values: dict) -> None:
-        if not self.enabled:
-            return
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"step": step, "time": round(time.time(), 1), **values}) + "\n")
-        if self.tensorboard:
-            for key, value in values.items():
-                if isinstance(value, (int, float)):
-                    self.tensorboard.add_scalar(key, value, step)
 
 
 def train(data: str, run_dir: str, config: Config, *, resume: bool = False, device: Optional[str] = None,
