@@ -178,3 +178,120 @@ def test_missing_and_unsupported_inputs_are_reported_not_raised(tmp_path):
 def test_default_error_handler_logs_a_warning(tmp_path, caplog):
     assert list(iter_sgf([tmp_path / "missing.sgf"])) == []
     assert "missing.sgf: bad input" in caplog.text
+
+
+# -- what is not a record: links, fifos, folders, devices, and records too big to be real ----------
+
+
+def special_members_tar(path: Path) -> Path:
+    """A tar holding one real game and a symlink, a hard link, a fifo and a folder all named .sgf."""
+    with tarfile.open(path, "w") as archive:
+        info = tarfile.TarInfo("g/a.sgf")
+        info.size = len(GAME_A)
+        archive.addfile(info, io.BytesIO(GAME_A))
+        for name, kind in (("g/sym.sgf", tarfile.SYMTYPE), ("g/hard.sgf", tarfile.LNKTYPE),
+                           ("g/fifo.sgf", tarfile.FIFOTYPE), ("g/dir.sgf", tarfile.DIRTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, "g/a.sgf" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+            archive.addfile(info)
+    return path
+
+
+def test_tar_members_that_are_not_regular_files_are_skipped_by_name(tmp_path):
+    games, errors = read_all([special_members_tar(tmp_path / "special.tar")])
+    assert [name for name, _ in games] == [f"{tmp_path / 'special.tar'}:g/a.sgf"]
+    assert [(e.reason, e.source.rsplit(":", 1)[1], e.detail) for e in errors] == [
+        ("not a regular file", "g/sym.sgf", "a symbolic link"), ("not a regular file", "g/hard.sgf", "a hard link"),
+        ("not a regular file", "g/fifo.sgf", "a fifo"), ("not a regular file", "g/dir.sgf", "a folder")]
+
+
+def test_zip_symlink_member_is_skipped_like_the_tar_one(tmp_path):
+    path = tmp_path / "links.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("g/a.sgf", GAME_A)
+        link = zipfile.ZipInfo("g/sym.sgf")
+        link.external_attr = (0o120777 << 16)  # what `zip -y` stores for a symbolic link
+        archive.writestr(link, "g/a.sgf")
+    games, errors = read_all([path])
+    assert len(games) == 1 and [(e.reason, e.detail) for e in errors] == [("not a regular file", "a symbolic link")]
+
+
+def zeros_members(path: Path, size: int) -> tuple[Path, Path]:
+    """A .tar.gz and a .zip, each holding a real game and ``size`` bytes of zeros named .sgf."""
+    class Zeros(io.RawIOBase):
+        def __init__(self):
+            self.left = size
+
+        def readinto(self, buffer):
+            n = min(len(buffer), self.left)
+            buffer[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    tar = path / "zeros.tar.gz"
+    with tarfile.open(tar, "w:gz", compresslevel=1) as archive:
+        for name, data, n in (("a.sgf", io.BytesIO(GAME_A), len(GAME_A)), ("zeros.sgf", Zeros(), size)):
+            info = tarfile.TarInfo(name)
+            info.size = n
+            archive.addfile(info, data)
+    zip_path = path / "zeros.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("a.sgf", GAME_A)
+        with archive.open("zeros.sgf", "w", force_zip64=True) as out:
+            zeros = Zeros()
+            while block := zeros.read(1 << 20):
+                out.write(block)
+    return tar, zip_path
+
+
+def test_members_over_the_size_limit_are_skipped_and_never_held_in_memory(tmp_path):
+    import tracemalloc
+
+    size = 64 << 20
+    for archive in zeros_members(tmp_path, size):
+        tracemalloc.start()
+        errors = []
+        games = [name for name, _ in iter_sgf([archive], errors.append, max_record_bytes=1 << 20)]
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert games == [f"{archive}:a.sgf"], archive
+        assert [e.reason for e in errors] == ["record too large"], archive
+        assert "67,108,864 bytes, over the limit of 1,048,576" in errors[0].detail
+        assert peak < 8 << 20, f"{archive}: {peak:,} bytes at the peak"
+
+
+def test_zip_member_whose_header_understates_its_size_is_cut_at_the_limit(tmp_path):
+    path = tmp_path / "liar.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("big.sgf", b"(;" + bytes(5000) + b")")
+    games, errors = read_all([path])
+    assert len(games) == 1
+    errors = []
+    assert list(iter_sgf([path], errors.append, max_record_bytes=1000)) == []
+    assert [e.reason for e in errors] == ["record too large"]
+
+
+def test_folders_read_regular_files_only_fifos_and_devices_are_skipped(tmp_path):
+    import os
+    import signal
+
+    (tmp_path / "a.sgf").write_bytes(GAME_A)
+    os.mkfifo(tmp_path / "fifo.sgf")
+    (tmp_path / "zero.sgf").symlink_to("/dev/zero")
+    (tmp_path / "link.sgf").symlink_to(tmp_path / "a.sgf")  # a link to a regular file is read
+    (tmp_path / "dir.sgf").mkdir()
+    (tmp_path / "big.sgf").write_bytes(GAME_A + bytes(3000))
+    signal.alarm(20)  # the fifo used to block the reader for ever
+    try:
+        errors = []
+        games = [name for name, _ in iter_sgf([tmp_path], errors.append, max_record_bytes=2000)]
+        direct = read_all([tmp_path / "fifo.sgf", tmp_path / "zero.sgf"])
+    finally:
+        signal.alarm(0)
+    assert games == [str(tmp_path / "a.sgf"), str(tmp_path / "link.sgf")]
+    assert sorted((Path(e.source).name, e.reason, e.detail) for e in errors) == [
+        ("big.sgf", "record too large", "3,031 bytes, over the limit of 2,000 (--max-record-bytes)"),
+        ("dir.sgf", "not a regular file", "a folder"),
+        ("fifo.sgf", "not a regular file", "a fifo"),
+        ("zero.sgf", "not a regular file", "a character device")]
+    assert direct[0] == [] and [e.reason for e in direct[1]] == ["not a regular file"] * 2
