@@ -1,0 +1,60 @@
+"""AlphaGo's value network (Silver et al. 2016, Methods "Neural network architecture"), built from
+the generic layers.
+
+The input is the 48 policy planes plus the "player colour" plane (feature set ``alphago49``).
+In the paper's words: hidden layers 1-11 as in the policy network (a 5x5 convolution, then
+3x3 convolutions, zero padded, ReLU), layer 12 one more 3x3 convolution, layer 13 a 1x1
+convolution to one map, layer 14 a fully connected layer of ``hidden`` = 256 ReLU units, and
+one tanh output: the expected outcome in [-1, 1] for the colour to move. ``layers`` counts
+the convolutions (13 in the paper: the 5x5, eleven 3x3 and the 1x1), as for the policy network.
+"""
+from __future__ import annotations
+
+import torch
+
+from gopolicy.nn.layers import Conv2d, Dense, Flatten, ReLU, Sequential, Tanh
+
+
+class ValueNetwork(Sequential):
+    """Feature planes (B, planes, size, size) -> values (B,) in [-1, 1] for the colour to move."""
+
+    def __init__(self, planes: int = 49, filters: int = 192, layers: int = 13, board_size: int = 19,
+                 hidden: int = 256):
+        for name, value, least in (("planes", planes, 1), ("filters", filters, 1), ("layers", layers, 3),
+                                   ("board_size", board_size, 1), ("hidden", hidden, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
+        named = {"conv1": Conv2d(planes, filters, 5, padding=2), "relu1": ReLU()}
+        for i in range(2, layers):
+            named.update({f"conv{i}": Conv2d(filters, filters, 3, padding=1), f"relu{i}": ReLU()})
+        named.update({f"conv{layers}": Conv2d(filters, 1, 1), f"relu{layers}": ReLU(), "flatten": Flatten(),
+                      "dense1": Dense(board_size * board_size, hidden), "relu_dense1": ReLU(),
+                      "dense2": Dense(hidden, 1), "tanh": Tanh()})
+        super().__init__((planes, board_size, board_size), named)
+        self.planes, self.filters, self.layers, self.board_size, self.hidden = planes, filters, layers, board_size, hidden
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """He initialisation for the ReLU layers (the plain stack keeps its signal's scale),
+        zero biases, and a small output layer so that training starts from values near 0."""
+        for module in self.modules():
+            if isinstance(module, (Conv2d, Dense)):
+                torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+        torch.nn.init.normal_(self.dense2.weight, std=0.01)
+
+    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        return super().forward(planes).squeeze(-1)
+
+    @property
+    def architecture(self) -> dict:
+        """The constructor's arguments, with ``kind``: enough to rebuild this network."""
+        return {"kind": "value", "planes": self.planes, "filters": self.filters, "layers": self.layers,
+                "board_size": self.board_size, "hidden": self.hidden}
+
+    @torch.no_grad()
+    def values(self, planes: torch.Tensor) -> torch.Tensor:
+        """Values (B,) in float32 for feature planes of any dtype (bytes, bools, floats)."""
+        return self(planes.to(self.conv1.weight.dtype)).float()
