@@ -18,17 +18,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from tqdm import tqdm
-
-from gopolicy.sgf.archives import ARCHIVE_REASON, INPUT_REASON, iter_sgf
 from gopolicy.errors import RecordError
-from gopolicy.util.parallel import bounded_map, chunked
+from gopolicy.sgf.archives import ARCHIVE_REASON, INPUT_REASON, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
 from gopolicy.sgf.records import GameRecord, check_legal, rank_label, read_game
+from gopolicy.sgf.skipped import SkippedGame, write_skipped
+from gopolicy.util.args import add_progress, existing_path, output_file, positive_int
+from gopolicy.util.parallel import bounded_map, chunked
+from gopolicy.util.progress import progress as progress_bar
 
 CHUNK_GAMES = 200  # games per worker task: a fraction of a second of work, cheap to pickle
 MAX_EXAMPLES = 10  # error messages kept for the report
-UNEXPECTED = "unexpected error"
-INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input, not a game  # a bug, not bad data: counted so a long run still finishes
+UNEXPECTED = "unexpected error"  # a bug, not bad data: counted so a long run still finishes
+INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input, not a game
 
 
 
@@ -41,6 +42,7 @@ class Stats:
     passes: int = 0
     skipped: Counter = field(default_factory=Counter)  # reason -> games (or inputs) skipped
     examples: list = field(default_factory=list)  # the first few error messages
+    skipped_games: list = field(default_factory=list)  # every skipped game (and input): SkippedGame rows
     sizes: Counter = field(default_factory=Counter)
     handicaps: Counter = field(default_factory=Counter)  # HA (0 = even game) -> games
     ranks: Counter = field(default_factory=Counter)  # stronger player's rank value (None = unknown) -> games
@@ -60,6 +62,7 @@ class Stats:
 
     def add_error(self, error: RecordError) -> None:
         self.skipped[error.reason] += 1
+        self.skipped_games.append(SkippedGame.from_error(error))
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(str(error))
 
@@ -70,6 +73,7 @@ class Stats:
         for name in ("skipped", "sizes", "handicaps", "ranks", "years", "komis"):
             getattr(self, name).update(getattr(other, name))
         self.examples.extend(other.examples[: MAX_EXAMPLES - len(self.examples)])
+        self.skipped_games.extend(other.skipped_games)
         return self
 
     @property
@@ -123,13 +127,14 @@ def game_stats(games: list[tuple[str, bytes]]) -> Stats:
     return stats
 
 
-def collect(inputs: list[str], jobs: int = 1, limit: Optional[int] = None, progress: bool = True) -> Stats:
+def collect(inputs: list[str], jobs: int = 1, limit: Optional[int] = None, progress: bool = True,
+            max_record_bytes: int = MAX_RECORD_BYTES) -> Stats:
     """Stats over every game in ``inputs`` (files, directories, archives)."""
     total = Stats()
-    games = iter_sgf(inputs, on_error=total.add_error)
+    games = iter_sgf(inputs, on_error=total.add_error, max_record_bytes=max_record_bytes)
     if limit is not None:
         games = itertools.islice(games, limit)
-    with tqdm(unit=" games", disable=not progress, mininterval=1.0, smoothing=0.1) as bar:
+    with progress_bar(unit=" games", enabled=progress, mininterval=1.0, smoothing=0.1) as bar:
         for part in bounded_map(game_stats, chunked(games, CHUNK_GAMES), jobs):
             total.merge(part)
             bar.update(part.games + sum(part.skipped.values()))
@@ -172,7 +177,8 @@ def format_report(stats: Stats, seconds: float) -> str:
     rate = f"{stats.games_read / seconds:,.0f} games/s, {(stats.moves + stats.passes) / seconds:,.0f} moves/s" if seconds > 0 else ""
     lines.append(f"time            {seconds:.1f} s ({rate})")
     if stats.examples:
-        lines.append("first problems:")
+        more = len(stats.examples) < len(stats.skipped_games)
+        lines.append("first problems (all of them: --skipped FILE):" if more else "problems:")
         lines.extend(f"  {message}" for message in stats.examples)
     return "\n".join(lines)
 
@@ -181,11 +187,17 @@ def format_report(stats: Stats, seconds: float) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="ARCHIVE", help=".sgf file, directory, .zip or .tar[.gz|.bz2|.xz] archive")
-    parser.add_argument("--jobs", "-j", type=int, default=available_cores(), help="worker processes (default: all cores, %(default)s)")
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="stop after N games")
+    parser.add_argument("inputs", nargs="+", type=existing_path, metavar="ARCHIVE",
+                        help=".sgf file, directory, .zip or .tar[.gz|.bz2|.xz] archive")
+    parser.add_argument("--jobs", "-j", type=positive_int, default=available_cores(),
+                        help="worker processes (default: all cores, %(default)s)")
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N", help="stop after N games")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON instead of a report")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument("--skipped", type=output_file, metavar="FILE",
+                        help="also write every skipped game (source, reason, move, detail) to FILE, tab-separated")
+    add_max_record_bytes(parser)
+    add_progress(parser)
+
 
 
 def available_cores() -> int:
@@ -198,12 +210,16 @@ def available_cores() -> int:
 def run(args: argparse.Namespace) -> int:
     """Prints the stats; exit status 1 if an input could not be read completely or no game was found."""
     start = time.perf_counter()
-    stats = collect(args.inputs, jobs=args.jobs, limit=args.limit, progress=args.progress)
+    stats = collect([str(i) for i in args.inputs], jobs=args.jobs, limit=args.limit, progress=args.progress,
+                    max_record_bytes=args.max_record_bytes)
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps({**stats.to_json(), "seconds": round(seconds, 3)}, indent=2))
     else:
         print(format_report(stats, seconds))
+    if args.skipped:
+        count = write_skipped(args.skipped, stats.skipped_games)
+        print(f"{count:,} skipped games and inputs listed in {args.skipped}", file=sys.stderr)
     sys.stdout.flush()
     if stats.games_read == 0:
         print("gopolicy stats: no SGF games found", file=sys.stderr)

@@ -9,6 +9,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from gopolicy.sgf.skipped import SkippedGame, read_skipped
 from gopolicy.stats import Stats, bounded_map, chunked, collect, format_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,10 +95,37 @@ def test_bad_games_are_skipped_counted_and_named(tmp_path):
 
 
 def test_no_games_found_is_an_error(tmp_path):
-    done = gopolicy("stats", str(tmp_path / "nothing-here.zip"), "--no-progress")
+    done = gopolicy("stats", str(tmp_path), "--no-progress")
     assert done.returncode == 1
     assert "games           0 usable of 0 read" in done.stdout
-    assert "nothing-here.zip: bad input" in done.stdout
+    assert "no SGF games found" in done.stderr
+
+
+def test_options_are_refused_at_the_command_line(tmp_path):
+    for args, message in ((["stats", str(tmp_path / "nothing-here.zip")], "nothing-here.zip: no such file or folder"),
+                          (["stats", "data/sample", "--jobs", "0"], "argument --jobs/-j: '0' is not a positive integer"),
+                          (["stats", "data/sample", "--limit", "-3"], "argument --limit: '-3' is not a positive integer"),
+                          (["stats", "data/sample", "--max-record-bytes", "0"], "--max-record-bytes: '0' is not a positive"),
+                          (["stats", "data/sample", "--skipped", str(tmp_path)], f"--skipped: {tmp_path}: is a folder")):
+        done = gopolicy(*args)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_skipped_lists_every_skipped_game_with_its_reason_and_move(tmp_path):
+    with tarfile.open(tmp_path / "bad.tar", "w") as archive:
+        add_member(archive, "ok.sgf", b"(;SZ[9];B[ee];W[cc])")
+        for i in range(12):  # more than the report's examples
+            add_member(archive, f"illegal-{i:02d}.sgf", b"(;SZ[9];B[ee];W[cc];B[ee])")
+        add_member(archive, "big.sgf", b"(;SZ[9]" + b" " * 600 + b";B[ee])")
+    done = gopolicy("stats", "bad.tar", "--skipped", "skipped.tsv", "--max-record-bytes", "500", "--no-progress", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "first problems (all of them: --skipped FILE):" in done.stdout
+    assert "13 skipped games and inputs listed in skipped.tsv" in done.stderr
+    rows = sorted(read_skipped(tmp_path / "skipped.tsv"))
+    assert rows[1:] == [SkippedGame(f"bad.tar:illegal-{i:02d}.sgf", "illegal move", 3, "B E5 (ee): occupied")
+                        for i in range(12)]
+    assert rows[0][:3] == ("bad.tar:big.sgf", "record too large", None)
 
 
 def test_parallel_and_inline_runs_agree():
@@ -140,7 +168,7 @@ def test_report_shows_the_eight_most_common_komi_values_and_the_rest():
 def test_help_survives_percent_signs_in_command_help(monkeypatch):
     from gopolicy import cli
 
-    monkeypatch.setitem(cli.COMMANDS, "demo", cli.Command("gopolicy.stats", "right 95% of the time"))
+    monkeypatch.setitem(cli.COMMANDS, "demo", cli.Subcommand("gopolicy.stats", "right 95% of the time"))
     assert "right 95% of the time" in cli.build_parser().format_help()
 
 

@@ -220,6 +220,15 @@ def _file_kind(mode: int) -> str:
     return f"mode {mode:o}"
 
 
+def add_max_record_bytes(parser) -> None:
+    """The ``--max-record-bytes`` option of every command that reads records (stats, prepare)."""
+    from gopolicy.util.args import positive_int
+
+    parser.add_argument("--max-record-bytes", type=positive_int, default=MAX_RECORD_BYTES, metavar="N",
+                        help=f"skip any file or archive member bigger than N bytes (default {MAX_RECORD_BYTES:,}; "
+                             "real records are tens of KB)")
+
+
 def warn(error: RecordError) -> None:
     """Default error handler: log a warning and carry on."""
     log.warning("%s", error)
