@@ -11,7 +11,9 @@ The file is ``torch.save`` of a dict of plain data only (str, int, dicts, lists 
     weights_sha256  checksum of the weights, to catch corrupted files (not a signature)
 
 It is read with ``torch.load(weights_only=True)``, which refuses anything else, so a model
-file from a stranger cannot run code when loaded.
+file from a stranger cannot run code when loaded. Before anything is built from it, the
+architecture's numbers are bounded and its feature set checked, so a crafted file cannot
+stall a command; then the weights must be exactly the architecture's tensors, and finite.
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ import hashlib
 import json
 import os
 import pickle
-import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple, Union
 
@@ -27,7 +28,11 @@ import torch
 
 from gopolicy import __version__
 from gopolicy.errors import GopolicyError
+from gopolicy.features import ALL_PLANES, FEATURE_SETS, get_feature_set
+from gopolicy.go.coords import MAX_SIZE, MIN_SIZE
+from gopolicy.nn import policy
 from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.util.files import write_atomic
 
 FORMAT = "gopolicy-model"
 FORMAT_VERSION = 1
@@ -56,10 +61,14 @@ class ModelInfo:
 def save_model(path: PathLike, model: PolicyNetwork, feature_set: str,
                provenance: Dict[str, Any] | None = None) -> None:
     """Writes ``model`` (weights in their current dtype) with its feature set's name and
-    training provenance to ``path``, atomically: a reader sees the old file or the complete
-    new one, never half of it."""
+    training provenance to ``path``, atomically (:func:`~gopolicy.util.files.write_atomic`).
+    ValueError for a feature set that is unknown or does not fit the network: such a file
+    could never be loaded."""
     if not isinstance(feature_set, str) or not feature_set:
         raise ValueError(f"feature_set must be a non-empty name, got {feature_set!r}")
+    planes = get_feature_set(feature_set).planes
+    if planes != model.planes:
+        raise ValueError(f"feature set {feature_set} has {planes} planes but the network reads {model.planes}")
     try:
         provenance = json.loads(json.dumps(provenance or {}))  # plain JSON types only
     except (TypeError, ValueError) as e:
@@ -68,46 +77,42 @@ def save_model(path: PathLike, model: PolicyNetwork, feature_set: str,
     contents = {"format": FORMAT, "format_version": FORMAT_VERSION, "gopolicy_version": __version__,
                 "architecture": model.architecture, "feature_set": feature_set, "provenance": provenance,
                 "weights": weights, "weights_sha256": weights_digest(weights)}
-    directory, name = os.path.split(os.path.abspath(path))
-    temp = os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temp, "xb") as f:
-            torch.save(contents, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    write_atomic(path, lambda f: torch.save(contents, f))
 
 
 def load_model(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> Tuple[PolicyNetwork, ModelInfo]:
     """Reads a model file; the network comes back in eval mode on ``map_location``, with
-    the weights' saved dtype. Raises ModelFileError (naming the file) if it cannot be used."""
+    the weights' saved dtype. Raises ModelFileError (naming the file) if it cannot be used:
+    unreadable, unsafe, corrupt, an architecture out of bounds or not matching the weights,
+    a feature set that is unknown or does not fit the network, or weights that are not finite.
+    Every check that the file's contents can make expensive runs on bounded input first."""
     contents = _read(path)
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
         raise ModelFileError(path, "not a gopolicy model file")
     version = contents.get("format_version")
     if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise ModelFileError(path, f"model format version {version!r} is not one this gopolicy reads "
+        raise ModelFileError(path, f"model format version {_short(version)} is not one this gopolicy reads "
                                    f"(1 to {FORMAT_VERSION})")
     try:
-        if not isinstance(contents["feature_set"], str):
-            raise TypeError("the feature set's name is not a string")
-        info = ModelInfo(architecture=dict(contents["architecture"]), feature_set=contents["feature_set"],
-                         provenance=dict(contents["provenance"]), format_version=version,
-                         gopolicy_version=str(contents["gopolicy_version"]))
-        weights, digest = contents["weights"], contents["weights_sha256"]
+        info = ModelInfo(architecture=_checked_architecture(contents["architecture"], contents["feature_set"]),
+                         feature_set=contents["feature_set"], provenance=dict(contents["provenance"]),
+                         format_version=version, gopolicy_version=str(contents["gopolicy_version"]))
+        weights, digest = _checked_weights(contents["weights"]), contents["weights_sha256"]
         if weights_digest(weights) != digest:
             raise ModelFileError(path, "the weights do not match their checksum: the file is corrupt or was altered")
-        with torch.device("meta"):  # shapes only: the file's tensors become the parameters
+        with torch.device("meta"):  # shapes only, cheap now that the architecture is bounded
             model = PolicyNetwork(**info.architecture)
+        _compare_tensors(model.state_dict(), weights)
+        for name, tensor in weights.items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise _Unusable(f"tensor {_short(name)} holds NaN or infinite values")
         model.load_state_dict(weights, assign=True)
     except ModelFileError:
         raise
+    except _Unusable as e:
+        raise ModelFileError(path, str(e)) from None
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
-        raise ModelFileError(path, f"damaged model file: {type(e).__name__}: {e}") from None
+        raise ModelFileError(path, f"damaged model file: {type(e).__name__}: {_short(e)}") from None
     return model.to(torch.device(map_location)).eval(), info
 
 
@@ -119,6 +124,80 @@ def weights_digest(weights: Dict[str, torch.Tensor]) -> str:
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
         digest.update(tensor.flatten().view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+# -- checks of a file's contents, each cheap whatever the file holds ------------------
+
+MAX_LAYERS = 1000  # the bundled model has 13, AlphaGo's 13; far beyond any network this trains
+MAX_WIDTH = 4096  # filters, and any other count an architecture variant takes (AlphaGo: 192)
+MAX_TENSORS = 20000  # tensors in a state dict: several per layer at most
+MESSAGE_LIMIT = 200  # characters of file contents quoted in an error message
+
+
+class _Unusable(ValueError):
+    """A check of the file's contents failed; the message says which (becomes ModelFileError)."""
+
+
+def _short(value: Any, limit: int = MESSAGE_LIMIT) -> str:
+    """``repr`` (``str`` for an exception) of something read from a file, cut to ``limit`` characters."""
+    text = str(value) if isinstance(value, BaseException) else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _architectures() -> Tuple[str, ...]:
+    """The network variants PolicyNetwork builds (read when called: the list may grow)."""
+    return tuple(getattr(policy, "ARCHITECTURES", ("plain",)))
+
+
+def _checked_architecture(architecture: Any, feature_set: Any) -> Dict[str, Any]:
+    """The architecture as a dict, if every number in it is within bounds and the feature
+    set is one this gopolicy knows with the network's number of input planes."""
+    if not isinstance(architecture, dict) or len(architecture) > 32:
+        raise _Unusable(f"the architecture is not a small dict: {_short(architecture)}")
+    for key, value in architecture.items():
+        if not isinstance(key, str) or not isinstance(value, (int, float, str, bool, type(None))):
+            raise _Unusable(f"architecture entry {_short(key)}: {_short(value)} is not a plain setting")
+    bounds = {"layers": (2, MAX_LAYERS), "board_size": (MIN_SIZE, MAX_SIZE), "planes": (1, ALL_PLANES)}
+    for key, value in architecture.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            low, high = bounds.get(key, (0, MAX_WIDTH))
+            if not low <= value <= high:
+                raise _Unusable(f"architecture {key} = {_short(value)} is out of bounds ({low} to {high})")
+    variant = architecture.get("arch", "plain")
+    if variant not in _architectures():
+        raise _Unusable(f"unknown network architecture {_short(variant)} (known: {', '.join(_architectures())})")
+    if not isinstance(feature_set, str):
+        raise _Unusable(f"the feature set's name is not a string: {_short(feature_set)}")
+    try:
+        planes = get_feature_set(feature_set).planes
+    except ValueError:
+        raise _Unusable(f"unknown feature set {_short(feature_set)} (known: {', '.join(FEATURE_SETS)})") from None
+    if architecture.get("planes") != planes:
+        raise _Unusable(f"feature set {feature_set} has {planes} planes but the network reads "
+                        f"{_short(architecture.get('planes'))}")
+    return dict(architecture)
+
+
+def _checked_weights(weights: Any) -> Dict[str, torch.Tensor]:
+    """The state dict, if it is a bounded dict of named tensors."""
+    if not isinstance(weights, dict) or len(weights) > MAX_TENSORS:
+        raise _Unusable(f"the weights are not a dict of at most {MAX_TENSORS} tensors")
+    for name, tensor in weights.items():
+        if not isinstance(name, str) or not isinstance(tensor, torch.Tensor):
+            raise _Unusable(f"weights entry {_short(name)} is not a named tensor")
+    return weights
+
+
+def _compare_tensors(expected: Dict[str, torch.Tensor], found: Dict[str, torch.Tensor]) -> None:
+    """The file's tensors must be exactly the architecture's: the same names and shapes."""
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise _Unusable("the weights do not fit the architecture: "
+                        + _short(f"missing {missing}, unexpected {unexpected}"))
+    for name, tensor in expected.items():
+        if found[name].shape != tensor.shape or found[name].is_floating_point() != tensor.is_floating_point():
+            raise _Unusable(f"size mismatch for {_short(name)}: the file has {found[name].dtype} "
+                            f"{tuple(found[name].shape)}, the architecture needs {tuple(tensor.shape)}")
 
 
 def _read(path: PathLike) -> Any:

@@ -1,12 +1,14 @@
-"""Model files: round trip, provenance, and refusal of missing, damaged, foreign or unsafe files."""
+"""Model files: round trip, provenance, and refusal of missing, damaged, foreign, unsafe or crafted files."""
 import os
 import pickle
+import time
 
 import pytest
 import torch
 
 from gopolicy.errors import GopolicyError
-from gopolicy.nn.modelfile import FORMAT_VERSION, ModelFileError, load_model, save_model
+from gopolicy.nn import policy
+from gopolicy.nn.modelfile import FORMAT_VERSION, ModelFileError, load_model, save_model, weights_digest
 from gopolicy.nn.policy import PolicyNetwork
 
 PROVENANCE = {"dataset": "kgs-2015", "epochs": 3, "lr": 0.003, "seed": 7, "notes": ["sgd", {"batch": 16}]}
@@ -43,14 +45,14 @@ def test_round_trip_gives_identical_outputs_and_keeps_provenance(saved):
 
 def test_save_replaces_atomically_and_leaves_no_temp_file(saved, tmp_path):
     _, path = saved
-    save_model(path, PolicyNetwork(planes=2, filters=4, layers=2, board_size=9), "alphago2")
-    assert load_model(path)[1].architecture["planes"] == 2
+    save_model(path, PolicyNetwork(planes=12, filters=4, layers=2, board_size=9), "alphago12")
+    assert load_model(path)[1].architecture["planes"] == 12
     assert os.listdir(tmp_path) == ["net.model"]
 
 
 def test_provenance_must_be_json_able(tmp_path):
     with pytest.raises(ValueError, match="JSON"):
-        save_model(tmp_path / "x.model", PolicyNetwork(2, 4, 2, 9), "alphago2", {"when": object()})
+        save_model(tmp_path / "x.model", PolicyNetwork(4, 4, 2, 9), "alphago4", {"when": object()})
     assert os.listdir(tmp_path) == []
 
 
@@ -76,12 +78,12 @@ def test_truncated_file(saved):
 
 
 def test_flipped_bit_in_the_weights_fails_the_checksum(tmp_path):
-    net = PolicyNetwork(planes=2, filters=4, layers=2, board_size=9)
+    net = PolicyNetwork(planes=4, filters=4, layers=2, board_size=9)
     marker = torch.arange(81, dtype=torch.float32) + 1000  # easy to find in the file
     with torch.no_grad():
         net.point_bias.bias.copy_(marker.view(1, 9, 9))
     path = tmp_path / "net.model"
-    save_model(path, net, "alphago2")
+    save_model(path, net, "alphago4")
     data = bytearray(path.read_bytes())
     at = data.index(marker.numpy().tobytes())
     data[at + 40] ^= 0x01
@@ -91,8 +93,11 @@ def test_flipped_bit_in_the_weights_fails_the_checksum(tmp_path):
 
 
 def edit_and_resave(path, **changes):
+    """Rewrites a model file with some entries changed, the checksum recomputed to match the
+    weights: what a careless tool or a crafted file could hold."""
     contents = torch.load(path, weights_only=True)
     contents.update(changes)
+    contents["weights_sha256"] = weights_digest(contents["weights"])
     torch.save(contents, path)
 
 
@@ -139,3 +144,93 @@ def test_file_that_would_run_code_is_refused(tmp_path, write, unsafe_read):
     with open(path, "rb") as f:
         unsafe_read(f)  # the payload is live: an unsafe loader would have run it
     assert marker.exists()
+
+
+def refusal(path) -> str:
+    with pytest.raises(ModelFileError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert str(path) in message and len(message) < len(str(path)) + 400, message  # short, names the file
+    return message
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_naming_the_tensor(saved, bad):
+    net, path = saved
+    weights = {name: t.clone() for name, t in net.state_dict().items()}
+    weights["conv2.weight"][0, 0, 0, 0] = bad
+    edit_and_resave(path, weights=weights)
+    assert "conv2.weight" in refusal(path) and "NaN or infinite" in refusal(path)
+    edit_and_resave(path, weights={name: torch.full_like(t, float("nan")) for name, t in weights.items()})
+    assert "NaN" in refusal(path)
+
+
+@pytest.mark.parametrize("layers", [200_000, 20_000, 1, -3])
+def test_absurd_layer_count_is_refused_at_once_with_a_short_message(saved, layers):
+    _, path = saved
+    edit_and_resave(path, architecture={"planes": 4, "filters": 8, "layers": layers, "board_size": 9})
+    started = time.perf_counter()
+    assert "layers" in refusal(path) and "out of bounds" in refusal(path)
+    assert time.perf_counter() - started < 5  # it used to build 200,000 layers first
+
+
+@pytest.mark.parametrize("architecture, expected", [
+    ({"planes": 4, "filters": 10**9, "layers": 3, "board_size": 9}, "filters"),
+    ({"planes": 4, "filters": 8, "layers": 3, "board_size": 99}, "board_size"),
+    ({"planes": 4, "filters": 8, "layers": 3, "board_size": 9, "arch": "x" * 5000}, "unknown network architecture"),
+    ({"planes": 4, "filters": 8, "layers": 3, "board_size": 9, "blocks": 10**7}, "blocks"),
+    ("not a dict" * 1000, "not a small dict"),
+], ids=["filters", "board_size", "arch", "blocks", "not-a-dict"])
+def test_architecture_out_of_bounds_is_refused(saved, architecture, expected):
+    _, path = saved
+    edit_and_resave(path, architecture=architecture)
+    assert expected in refusal(path)
+
+
+def test_the_architecture_names_are_those_policy_lists(saved, monkeypatch):
+    _, path = saved
+    edit_and_resave(path, architecture={"planes": 4, "filters": 8, "layers": 3, "board_size": 9, "arch": "residual"})
+    monkeypatch.setattr(policy, "ARCHITECTURES", ("plain",), raising=False)
+    assert "unknown network architecture 'residual' (known: plain)" in refusal(path)
+    monkeypatch.setattr(policy, "ARCHITECTURES", ("plain", "residual"), raising=False)
+    try:  # passes the name check; whether it builds is the network's business
+        load_model(path)
+    except ModelFileError as error:
+        assert "unknown network architecture" not in str(error)
+
+
+def test_weights_that_are_not_the_architectures_tensors_are_refused(saved):
+    net, path = saved
+    weights = dict(net.state_dict())
+    extra = {**weights, **{f"junk{i}": torch.zeros(1) for i in range(1000)}}
+    edit_and_resave(path, weights=extra)
+    message = refusal(path)
+    assert "do not fit the architecture" in message and "junk" in message
+    del weights["conv2.bias"]
+    edit_and_resave(path, weights=weights)
+    assert "missing ['conv2.bias']" in refusal(path)
+
+
+@pytest.mark.parametrize("feature_set, expected", [
+    ("alphago7", "unknown feature set 'alphago7'"),
+    ("alphago48", "feature set alphago48 has 48 planes but the network reads 4"),
+    (["alphago4"], "not a string"),
+])
+def test_unknown_or_mismatched_feature_set_is_refused(saved, feature_set, expected):
+    _, path = saved
+    edit_and_resave(path, feature_set=feature_set)
+    assert expected in refusal(path)
+
+
+def test_save_refuses_a_feature_set_that_does_not_fit(tmp_path):
+    net = PolicyNetwork(planes=4, filters=4, layers=2, board_size=9)
+    with pytest.raises(ValueError, match="48 planes but the network reads 4"):
+        save_model(tmp_path / "x.model", net, "alphago48")
+    with pytest.raises(ValueError, match="unknown feature set"):
+        save_model(tmp_path / "x.model", net, "alphago7")
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_bundled_model_still_loads():
+    model, info = load_model(os.path.join(os.path.dirname(__file__), "..", "..", "data", "models", "default.pt"))
+    assert info.feature_set == "alphago48" and model.planes == 48 and model.board_size == 19
