@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 
 _HOMES = {
-    "layers": ["AvgPool2d", "Conv2d", "Dense", "Flatten", "Layer", "MaxPool2d", "PositionBias", "ReLU", "Sequential",
-               "Sigmoid", "Softmax", "Tanh", "conv_output_size"],
+    "layers": ["AvgPool2d", "BatchNorm2d", "Conv2d", "Dense", "Flatten", "GlobalPoolingBias", "Layer", "MaxPool2d",
+               "PositionBias", "ReLU", "Residual", "Sequential", "Sigmoid", "Softmax", "Tanh", "conv_output_size",
+               "fold_batch_norm", "folded_state_dict"],
     "modelfile": ["ModelFileError", "ModelInfo", "load_model", "save_model"],
-    "policy": ["PolicyNetwork", "masked_softmax"],
+    "policy": ["ARCHITECTURES", "PolicyNetwork", "folded_architecture", "masked_softmax"],
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = list(_HOME_OF)

@@ -6,6 +6,11 @@ images and ``(N,)`` for vectors. Every layer has ``output_shape(input_shape)``, 
 arithmetic (``floor((n + 2p - f) / s) + 1`` for convolution and pooling) and checked
 against what the layer accepts, so a network's shapes and parameter counts are known
 without running it. Nothing here is specific to Go.
+
+For residual and globally pooled networks: ``BatchNorm2d``, a ``Residual`` container
+(``x + body(x)``), ``GlobalPoolingBias`` (a per-channel bias computed from the whole image, as
+in lightvector's GoNN and KataGo), and ``folded_state_dict``, which folds every batch norm into
+the convolution before it, so that a trained network runs at inference without them.
 """
 from __future__ import annotations
 
@@ -168,6 +173,104 @@ class PositionBias(Layer, nn.Module):
 
     def extra_repr(self) -> str:
         return "channels={}, height={}, width={}".format(*self.bias.shape)
+
+
+class BatchNorm2d(ShapePreserving, nn.BatchNorm2d):
+    """Batch normalisation of each channel of a (C, H, W) map: batch statistics in training,
+    running ones in eval mode, where it is an affine map per channel that
+    :func:`fold_batch_norm` folds into the convolution before it."""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _expect(self, input_shape, 3, self.num_features)
+        return tuple(input_shape)
+
+
+class Residual(Layer, nn.Module):
+    """``x + body(x)``: a residual connection around a ``Sequential`` whose output has its
+    input's shape (He et al. 2016). An activation after the sum is a layer of its own."""
+
+    def __init__(self, body: "Sequential"):
+        super().__init__()
+        if body.output_shape() != body.input_shape:
+            raise ValueError(f"a residual body must keep its input shape {body.input_shape}, "
+                             f"but gives {body.output_shape()}")
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return self.body.output_shape(input_shape)
+
+
+class GlobalPoolingBias(Layer, nn.Module):
+    """Global context for a convolutional net (lightvector's GoNN, KataGo): of a (C, H, W)
+    input, the first ``pooled`` channels go through a ReLU and are reduced over the whole
+    image to their mean and max; a dense layer turns those 2 * pooled numbers into one bias
+    per remaining channel, added at every position. Output: (C - pooled, H, W). The mean and
+    max do not depend on the image size, so the layer works on any size."""
+
+    def __init__(self, channels: int, pooled: int):
+        super().__init__()
+        if not 0 < pooled < channels:
+            raise ValueError(f"pooled channels must be between 1 and {channels - 1}, got {pooled}")
+        self.channels, self.pooled = channels, pooled
+        self.dense = Dense(2 * pooled, channels - pooled)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled, rest = torch.relu(x[:, : self.pooled]), x[:, self.pooled:]
+        summary = torch.cat([pooled.mean((2, 3)), pooled.amax((2, 3))], dim=1)
+        return rest + self.dense(summary).unsqueeze(-1).unsqueeze(-1)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        _expect(self, input_shape, 3, self.channels)
+        return (self.channels - self.pooled,) + tuple(input_shape[1:])
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, pooled={self.pooled}"
+
+
+@torch.no_grad()
+def fold_batch_norm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The weight and bias of one convolution equal to ``norm(conv(x))`` with ``norm`` in
+    eval mode: y = gamma * (conv(x) - mean) / sqrt(var + eps) + beta is a convolution whose
+    output channel c is scaled by s_c = gamma_c / sqrt(var_c + eps), with bias
+    s_c * (b_c - mean_c) + beta_c. Computed in float64, returned in the conv's dtype."""
+    if norm.running_mean is None or norm.running_var is None:
+        raise ValueError("only a batch norm with running statistics can be folded")
+    dtype = conv.weight.dtype
+    scale = norm.running_var.double().add(norm.eps).rsqrt()
+    if norm.weight is not None:
+        scale = scale * norm.weight.double()
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+    bias = (bias - norm.running_mean.double()) * scale
+    if norm.bias is not None:
+        bias = bias + norm.bias.double()
+    weight = conv.weight.double() * scale.view(-1, *[1] * (conv.weight.dim() - 1))
+    return weight.to(dtype), bias.to(dtype)
+
+
+def folded_state_dict(module: nn.Module, prefix: str = "") -> "OrderedDict[str, torch.Tensor]":
+    """``module``'s state dict with every ``BatchNorm2d`` that directly follows a ``Conv2d``
+    (the next child of the same container) folded into it: the conv gains a bias and the
+    norm's entries disappear. It loads into the same network built with biased convolutions
+    and without those norms (same names otherwise), which computes what ``module`` computes
+    in eval mode, at the cost of the convolutions alone."""
+    state: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+    for name, tensor in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False)):
+        state[prefix + name] = tensor.detach()
+    children = list(module.named_children())
+    i = 0
+    while i < len(children):
+        name, child = children[i]
+        following = children[i + 1][1] if i + 1 < len(children) else None
+        if isinstance(child, nn.Conv2d) and isinstance(following, nn.BatchNorm2d):
+            state[f"{prefix}{name}.weight"], state[f"{prefix}{name}.bias"] = fold_batch_norm(child, following)
+            i += 2
+        else:
+            state.update(folded_state_dict(child, f"{prefix}{name}."))
+            i += 1
+    return state
 
 
 class Sequential(Layer, nn.Sequential):

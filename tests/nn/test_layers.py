@@ -2,8 +2,23 @@
 import pytest
 import torch
 
-from gopolicy.nn.layers import (AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, PositionBias, ReLU, Sequential,
-                                Softmax, conv_output_size)
+from gopolicy.nn.layers import (
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    GlobalPoolingBias,
+    MaxPool2d,
+    PositionBias,
+    ReLU,
+    Residual,
+    Sequential,
+    Softmax,
+    conv_output_size,
+    fold_batch_norm,
+    folded_state_dict,
+)
 
 IMAGE_6X6 = [[1, 0, 0, 0, 0, 1],
              [0, 1, 0, 0, 1, 0],
@@ -143,3 +158,110 @@ def test_slicing_gives_a_plain_sequential():
     head = lenet()[:3]
     assert type(head) is torch.nn.Sequential and len(head) == 3
     assert head(torch.zeros(1, 3, 32, 32)).shape == (1, 6, 14, 14)
+
+
+def trained_norm(channels: int, seed: int = 0) -> BatchNorm2d:
+    """A batch norm with non-trivial scale, shift and running statistics, in eval mode."""
+    torch.manual_seed(seed)
+    norm = BatchNorm2d(channels)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 2.0)
+        norm.bias.normal_()
+        norm.running_mean.normal_()
+        norm.running_var.uniform_(0.2, 3.0)
+    return norm.eval()
+
+
+def test_batch_norm_shapes_and_training_statistics():
+    norm = BatchNorm2d(3)
+    assert norm.output_shape((3, 5, 7)) == (3, 5, 7) and norm.num_parameters == 6
+    with pytest.raises(ValueError, match="3 first"):
+        norm.output_shape((4, 5, 7))
+    out = norm(torch.randn(8, 3, 5, 7) * 4 + 2)  # training mode: each channel to mean 0, variance 1
+    assert torch.allclose(out.mean((0, 2, 3)), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(out.var((0, 2, 3), unbiased=False), torch.ones(3), atol=1e-3)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_folding_a_batch_norm_into_its_convolution_is_exact(bias):
+    torch.manual_seed(1)
+    conv, norm = Conv2d(3, 4, 3, padding="same", bias=bias), trained_norm(4)
+    weight, folded_bias = fold_batch_norm(conv, norm)
+    x = torch.randn(2, 3, 6, 6)
+    folded = torch.nn.functional.conv2d(x, weight, folded_bias, padding=1)
+    assert torch.allclose(folded, norm(conv(x)), rtol=0, atol=1e-5)
+    assert weight.shape == conv.weight.shape and folded_bias.shape == (4,)
+
+
+def test_folded_state_dict_loads_into_the_net_without_norms():
+    torch.manual_seed(2)
+
+    def net(norms: bool) -> Sequential:
+        def conv_norm(name, cin, cout):
+            layers = {f"conv{name}": Conv2d(cin, cout, 3, padding="same", bias=not norms)}
+            return {**layers, f"bn{name}": trained_norm(cout, seed=len(name))} if norms else layers
+        block = Residual(Sequential((4, 5, 5), {**conv_norm("a", 4, 4), "relu": ReLU(), **conv_norm("b", 4, 4)}))
+        return Sequential((2, 5, 5), {**conv_norm("1", 2, 4), "relu1": ReLU(), "block": block, "relu2": ReLU(),
+                                      "flatten": Flatten(), "dense": Dense(100, 3)})
+
+    normed, plain = net(True).eval(), net(False)
+    state = folded_state_dict(normed)
+    assert not any(".bn" in name or name.startswith("bn") for name in state)
+    assert set(state) == set(plain.state_dict())
+    plain.load_state_dict(state)
+    x = torch.randn(3, 2, 5, 5)
+    assert torch.allclose(plain(x), normed(x), rtol=0, atol=1e-4)
+    assert not torch.allclose(plain(x), net(False)(x), atol=1e-2)  # the weights came from ``normed``
+
+
+def test_a_norm_after_no_convolution_is_kept():
+    seq = Sequential((2, 3, 3), {"relu": ReLU(), "bn": trained_norm(2)})
+    assert set(folded_state_dict(seq)) == set(seq.state_dict())
+
+
+def test_residual_adds_its_input_and_passes_gradients_through_the_skip():
+    body = Sequential((2, 4, 4), Conv2d(2, 2, 3, padding="same"))
+    block = Residual(body)
+    with torch.no_grad():
+        body[0].weight.zero_()
+        body[0].bias.fill_(0.5)
+    x = torch.randn(3, 2, 4, 4, requires_grad=True)
+    out = block(x)
+    assert torch.equal(out, x + 0.5) and block.output_shape((2, 4, 4)) == (2, 4, 4)
+    out.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x)) and body[0].weight.grad.abs().sum() > 0
+    assert block.num_parameters == body.num_parameters == 2 * 2 * 9 + 2
+    with pytest.raises(ValueError, match="keep its input shape"):
+        Residual(Sequential((2, 4, 4), Conv2d(2, 3, 3, padding="same")))
+
+
+def test_global_pooling_bias_by_hand():
+    layer = GlobalPoolingBias(3, 1)
+    with torch.no_grad():
+        layer.dense.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 10.0]]))  # mean -> channel 1, 10 * max -> channel 2
+        layer.dense.bias.copy_(torch.tensor([0.0, 1.0]))
+    x = torch.zeros(1, 3, 2, 2)
+    x[0, 0] = torch.tensor([[1.0, 3.0], [-8.0, 0.0]])  # after the ReLU: mean 1, max 3
+    x[0, 1:] = torch.arange(8.0).view(2, 2, 2)
+    out = layer(x)
+    assert out.shape == (1, 2, 2, 2) and layer.output_shape((3, 2, 2)) == (2, 2, 2)
+    assert torch.equal(out[0, 0], x[0, 1] + 1.0) and torch.equal(out[0, 1], x[0, 2] + 31.0)
+    assert layer.num_parameters == 2 * 2 + 2
+
+
+def test_global_pooling_bias_sees_the_whole_board_at_any_size():
+    torch.manual_seed(3)
+    layer = GlobalPoolingBias(8, 2)
+    for size in (5, 9, 19):
+        x = torch.randn(2, 8, size, size, requires_grad=True)
+        out = layer(x)
+        assert out.shape == (2, 6, size, size)
+        out[:, :, 0, 0].sum().backward()  # one corner's output depends on pooled channels everywhere
+        assert (x.grad[:, :2] != 0).sum() > size, size
+    moved = torch.zeros(1, 8, 9, 9)
+    moved[0, 0, 8, 8] = 5.0  # a far-away change in a pooled channel shifts every point's output
+    assert not torch.allclose(layer(moved)[0, :, 0, 0], layer(torch.zeros(1, 8, 9, 9))[0, :, 0, 0])
+    with pytest.raises(ValueError, match="pooled"):
+        GlobalPoolingBias(4, 4)
+    with pytest.raises(ValueError, match="8 first"):
+        layer.output_shape((6, 9, 9))
