@@ -1,22 +1,25 @@
 """``gopolicy train``: supervised training of the policy network on a prepared dataset.
 
-One loop for one CPU, one GPU or many (``torchrun --nproc_per_node N -m
-gopolicy.cli train ...`` starts DistributedDataParallel; each rank draws from
-its own part of the memory-mapped dataset). Mixed precision (bf16 autocast)
-where the hardware has it, random symmetry augmentation in the loader,
-validation every ``--val-every`` steps, metrics as JSON lines (and
-TensorBoard when installed), atomic checkpoints every ``--ckpt-every`` steps
-and on Ctrl-C / SIGTERM, and ``--resume`` that continues bit-for-bit: batches
-are a pure function of (seed, rank, step), so a checkpoint needs only the
-step, the weights and the optimizer.
+One loop for one CPU, one GPU or many (``torchrun --nproc_per_node N -m gopolicy.cli train
+...`` starts DistributedDataParallel; each rank draws from its own part of the memory-mapped
+dataset). Mixed precision (bf16 autocast) where the hardware has it, random symmetry
+augmentation in the loader, SGD (plain, momentum or Nesterov) or AdamW, an optional EMA of
+the weights, validation every ``--val-every`` steps, metrics through ``util.metrics``,
+atomic checkpoints every ``--ckpt-every`` steps and on Ctrl-C / SIGTERM, and ``--resume``
+that continues bit-for-bit: batches are a pure function of (seed, rank, step), so a
+checkpoint needs only the step, the weights, the optimizer and the EMA.
+
+A run directory holds ``checkpoint.pt`` (to resume), ``best.pt`` (the model with the best
+validation accuracy so far), ``final.pt`` (the last model) and ``metrics.jsonl``.
 """
 from __future__ import annotations
 
+import argparse
+import copy
 import json
 import math
 import os
 import queue
-import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -26,35 +29,45 @@ from typing import Iterator, Optional
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.loader import BatchLoader
 from gopolicy.errors import GopolicyError
-from gopolicy.training.evaluate import evaluate_split
-from gopolicy.nn.hardware import PRECISIONS, use_bf16
+from gopolicy.nn import policy
+from gopolicy.nn.hardware import use_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.training.evaluate import evaluate_split
+from gopolicy.util import args as arg_types
+from gopolicy.util.files import write_atomic
+from gopolicy.util.interrupt import StopRequest
 from gopolicy.util.metrics import MetricsLog
+from gopolicy.util.progress import progress
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "step", "constant")
+ADAMW_BETAS = (0.9, 0.95)  # nanoGPT's; momentum and nesterov are SGD's settings
 
 
 @dataclass(frozen=True)
 class Config:
     """Everything that decides a run's result (saved in checkpoints; --resume checks it)."""
 
+    arch: str = "plain"  # a name in gopolicy.nn.policy.ARCHITECTURES
     filters: int = 128
     layers: int = 13
     batch_size: int = 256
     steps: int = 10_000
-    optimizer: str = "sgd"  # sgd (momentum 0 = the paper's plain SGD)
+    optimizer: str = "sgd"  # sgd (momentum 0 = the paper's plain SGD) | adamw
     lr: float = 0.02
     momentum: float = 0.9
     nesterov: bool = True
-    weight_decay: float = 1e-4
+    weight_decay: float = 1e-4  # sgd: L2 on every parameter; adamw: decoupled, weight matrices only
     warmup_steps: int = 500
     schedule: str = "cosine"  # cosine | step | constant
     step_every: int = 80_000_000  # 'step' schedule: halve every this many steps
     grad_clip: float = 1.0  # max gradient norm; 0 = no clipping
+    ema: float = 0.0  # decay of the weights' moving average (0 = off); validation and export use it
     seed: int = 0
 
 
@@ -68,20 +81,40 @@ PRESETS = {
 }
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is carried out, not what it computes: where, and how often it reports and saves."""
+
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # see gopolicy.nn.hardware.use_bf16
+    threads: Optional[int] = None  # torch threads (default: cores / processes on this machine)
+    compile: bool = False
+    val_every: int = 1000
+    val_positions: int = 8192
+    ckpt_every: int = 1000
+    log_every: int = 50
+    stop_at: Optional[int] = None  # checkpoint and stop after this step (continue with resume)
+    resume: bool = False
+    progress: bool = True
+
+
+class TrainingError(GopolicyError):
+    """A training run that cannot start or continue (bad dataset, checkpoint, or arguments)."""
+
+
 def learning_rate(config: Config, step: int) -> float:
     """The schedule: linear warm-up, then cosine to zero, halving steps, or constant."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
     if config.schedule == "cosine":
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-        return config.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        done = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
     if config.schedule == "step":
         return config.lr * 0.5 ** (step // config.step_every)
     return config.lr
 
 
-class TrainingError(GopolicyError):
-    """A training run that cannot start or continue (bad dataset, checkpoint, or arguments)."""
+# -- the pieces of a run ---------------------------------------------------------------
 
 
 @dataclass
@@ -99,22 +132,164 @@ class Runtime:
         return self.rank == 0
 
 
-def setup_runtime(device: Optional[str], precision: str, threads: Optional[int]) -> Runtime:
+def setup_runtime(options: RunOptions) -> Runtime:
     """Picks the device, starts the process group under torchrun, and sets thread counts so
     that several processes on one machine share its cores instead of thrashing."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
-    if device is None:
-        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        torch.cuda.set_device(dev)
+    device = arg_types.resolve_device(options.device)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", local_rank)  # one GPU per local rank
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // local_world))
+    torch.set_num_threads(options.threads or max(1, (os.cpu_count() or 1) // local_world))
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return Runtime(dev, use_bf16(precision, dev), rank, world_size, local_rank)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Runtime(device, use_bf16(options.precision, device), rank, world_size, local_rank)
+
+
+def build_model(config: Config, dataset: Dataset, device: torch.device) -> PolicyNetwork:
+    """The network, initialised from ``config.seed``; channels-last for big batches (faster convolutions)."""
+    if config.arch not in architectures():
+        raise TrainingError(f"unknown architecture {config.arch!r} (known: {', '.join(architectures())})")
+    variant = {} if config.arch == "plain" else {"arch": config.arch}  # "plain" also before variants existed
+    torch.manual_seed(config.seed)
+    model = PolicyNetwork(dataset.planes, config.filters, config.layers, dataset.board_size, **variant).to(device)
+    return model.to(memory_format=torch.channels_last) if channels_last(config) else model
+
+
+def channels_last(config: Config) -> bool:
+    """Whether the network and its batches are channels-last: faster convolutions for big batches."""
+    return config.batch_size >= 64
+
+
+def architectures() -> tuple:
+    """The network variants PolicyNetwork builds (read when called: the list may grow)."""
+    return tuple(getattr(policy, "ARCHITECTURES", ("plain",)))
+
+
+def build_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """SGD with weight decay on every parameter (the bundled model's recipe), or AdamW with
+    decoupled weight decay on the weight matrices only, not on biases or batch norms (nanoGPT's
+    ``configure_optimizers``)."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        named = list(model.named_parameters())
+        decayed = [p for name, p in named if name.endswith("weight") and p.dim() >= 2]
+        others = [p for name, p in named if not (name.endswith("weight") and p.dim() >= 2)]
+        groups = [{"params": decayed, "weight_decay": config.weight_decay}, {"params": others, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=config.lr, betas=ADAMW_BETAS)
+    raise TrainingError(f"unknown optimizer {config.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+
+
+class EMA:
+    """An exponential moving average of a model's weights, kept in a copy of the model.
+
+    After update ``n`` (counting from 0) each parameter moves to ``d * average + (1 - d) *
+    weight`` with ``d = min(decay, (1 + n) / (10 + n))``: the warm-up keeps the first random
+    weights from dominating a short run. Buffers (batch-norm statistics) are copied."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for average, weight in zip(self.model.parameters(), model.parameters()):
+            average.lerp_(weight.detach(), 1 - d)
+        for average, buffer in zip(self.model.buffers(), model.buffers()):
+            average.copy_(buffer)
+        self.updates += 1
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.updates = state["updates"]
+
+
+class Window:
+    """Training loss and accuracy summed since the last log line."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss, self.correct, self.positions, self.started = 0.0, 0, 0, time.perf_counter()
+
+    def add(self, loss: float, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.loss += loss * len(targets)
+        self.correct += int((logits.argmax(1) == targets).sum())
+        self.positions += len(targets)
+
+    def summary(self, world_size: int) -> dict:
+        """The window's means and speed (all ranks' positions); starts a new window."""
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        values = {"loss": self.loss / self.positions, "accuracy": self.correct / self.positions,
+                  "positions_per_s": self.positions * world_size / elapsed}
+        self.reset()
+        return values
+
+
+class Checkpointer:
+    """``RUN_DIR/checkpoint.pt``: everything a run needs to continue bit-for-bit, written atomically."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / "checkpoint.pt"
+
+    def save(self, model, optimizer, ema: Optional[EMA], step: int, config: Config, best: float,
+             feature_set: str) -> None:
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "ema": ema.state_dict() if ema else None, "step": step, "config": asdict(config),
+                 "best_val_accuracy": best, "feature_set": feature_set, "torch_rng": torch.get_rng_state()}
+        write_atomic(self.path, lambda f: torch.save(state, f))
+
+    def load(self) -> dict:
+        try:
+            return torch.load(self.path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise TrainingError(f"{self.path}: no checkpoint to resume from") from None
+        except Exception as e:
+            raise TrainingError(f"{self.path}: unreadable checkpoint: {e}") from None
+
+    def restore(self, model, optimizer, ema: Optional[EMA], config: Config, feature_set: str) -> tuple[int, float]:
+        """Loads the checkpoint into the model, optimizer and EMA; returns (step, best validation
+        accuracy). Refuses a checkpoint of another configuration or feature set."""
+        state = self.load()
+        saved = {**asdict(Config()), **state["config"]}  # settings added since read as their old behaviour
+        if saved != asdict(config):
+            changed = {k: (v, getattr(config, k)) for k, v in saved.items() if v != getattr(config, k)}
+            raise TrainingError(f"{self.path}: the checkpoint was made with another configuration "
+                                f"(setting: (checkpoint's, now)): {changed}")
+        if state["feature_set"] != feature_set:
+            raise TrainingError(f"{self.path}: the checkpoint was made on {state['feature_set']} data, "
+                                f"this dataset is {feature_set}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        torch.set_rng_state(state["torch_rng"])
+        return state["step"], state["best_val_accuracy"]
+
+
+def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int) -> dict:
+    """Loss and top-1 accuracy on the first ``positions`` positions of the validation split (unmasked)."""
+    result = evaluate_split(model, dataset, "validation", max_positions=positions, device=runtime.device,
+                            bf16=runtime.bf16, mask_legal=False)
+    return {"val_loss": -result["mean_log_likelihood"], "val_accuracy": result["top1"], "val_positions": result["positions"]}
+
+
+def export(path: Path, model: PolicyNetwork, feature_set: str, provenance: dict) -> None:
+    """Writes a model file of the network in its inference form (batch norms folded in)."""
+    for_inference = getattr(model, "for_inference", None)
+    save_model(path, for_inference() if for_inference else model, feature_set, provenance)
 
 
 def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
@@ -137,146 +312,6 @@ def prefetch(batches: Iterator, depth: int = 2) -> Iterator:
         yield item
 
 
-def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int) -> dict:
-    """Loss and top-1 accuracy on the first ``positions`` positions of the validation split (unmasked)."""
-    result = evaluate_split(model, dataset, "validation", max_positions=positions, device=runtime.device,
-                            bf16=runtime.bf16, mask_legal=False)
-    return {"val_loss": -result["mean_log_likelihood"], "val_accuracy": result["top1"], "val_positions": result["positions"]}
-
-
-class Checkpointer:
-    """Checkpoints in RUN_DIR: ``checkpoint.pt`` (atomic), ``best.pt`` (model file), ``final.pt``."""
-
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
-        self.path = run_dir / "checkpoint.pt"
-
-    def save(self, model, optimizer, step: int, config: Config, best: float, feature_set: str) -> None:
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                 "config": asdict(config), "best_val_accuracy": best, "feature_set": feature_set,
-                 "torch_rng": torch.get_rng_state()}
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)
-
-    def load(self) -> dict:
-        try:
-            return torch.load(self.path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise TrainingError(f"{self.path}: no checkpoint to resume from") from None
-        except Exception as e:
-            raise TrainingError(f"{self.path}: unreadable checkpoint: {e}") from None
-
-
-def train(data: str, run_dir: str, config: Config, *, resume: bool = False, device: Optional[str] = None,
-          precision: str = "auto", threads: Optional[int] = None, compile: bool = False, val_every: int = 1000,
-          val_positions: int = 8192, ckpt_every: int = 1000, log_every: int = 50, stop_at: Optional[int] = None,
-          progress: bool = True) -> dict:
-    """Trains and returns the last metrics. ``stop_at``: checkpoint and stop after that step (to
-    split a run into sessions; ``resume`` continues it). See the module docstring."""
-    runtime = setup_runtime(device, precision, threads)
-    out = Path(run_dir)
-    dataset = Dataset(data)
-    if runtime.main:
-        out.mkdir(parents=True, exist_ok=True)
-    checkpoints, log = Checkpointer(out), MetricsLog(out, runtime.main)
-
-    torch.manual_seed(config.seed)
-    model = PolicyNetwork(dataset.planes, config.filters, config.layers, dataset.board_size).to(runtime.device)
-    channels_last = config.batch_size >= 64
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
-    start, best = 0, -1.0
-    if resume:
-        state = checkpoints.load()
-        if state["config"] != asdict(config):
-            raise TrainingError(f"{checkpoints.path}: the checkpoint was made with {state['config']}, not {asdict(config)}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        start, best = state["step"], state["best_val_accuracy"]
-    net = model
-    if runtime.world_size > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[runtime.device] if runtime.device.type == "cuda" else None)
-    if compile:
-        net = torch.compile(net)
-
-    loader = BatchLoader(dataset, "train", config.batch_size, device=runtime.device, seed=config.seed,
-                         rank=runtime.rank, world_size=runtime.world_size,
-                         dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
-    stop = {"signal": None}
-    previous = {s: signal.signal(s, lambda signum, frame: stop.update(signal=signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    provenance = {"data": str(Path(data).resolve()), "dataset_counts": dataset.manifest["counts"], **asdict(config)}
-    bar = tqdm(total=config.steps, initial=start, desc="train", unit="step", disable=not (progress and runtime.main))
-    metrics: dict = {}
-    window = {"loss": 0.0, "correct": 0, "n": 0, "t": time.time()}
-    step = start
-    try:
-        batches = loader.iterate(start, config.steps)
-        if runtime.device.type != "cpu":  # on a CPU a loader thread would steal cores from torch's threads
-            batches = prefetch(batches)
-        for step, (x, y) in enumerate(batches, start=start):
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step)
-            with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
-                logits = net(x)
-            loss = F.cross_entropy(logits.float(), y)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {loss.item()} at step {step + 1}: training diverged; lower --lr "
-                                    f"(the last good checkpoint, if any, is {checkpoints.path})")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-
-            window["loss"] += loss.item() * len(y)
-            window["correct"] += (logits.argmax(1) == y).sum().item()
-            window["n"] += len(y)
-            done = step + 1
-            if done % log_every == 0 or done == config.steps:
-                elapsed = time.time() - window["t"]
-                metrics = {"loss": window["loss"] / window["n"], "accuracy": window["correct"] / window["n"],
-                           "lr": learning_rate(config, step),
-                           "positions_per_s": window["n"] * runtime.world_size / max(elapsed, 1e-9),
-                           "positions_seen": done * config.batch_size * runtime.world_size}
-                window = {"loss": 0.0, "correct": 0, "n": 0, "t": time.time()}
-                bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}",
-                                pos_s=f"{metrics['positions_per_s']:,.0f}", refresh=False)
-                log.write(done, metrics)
-            if runtime.main and (done % val_every == 0 or done == config.steps) and dataset.rows("validation"):
-                val = validate(model, dataset, runtime, val_positions)
-                metrics.update(val)
-                log.write(done, val)
-                if val and val["val_accuracy"] > best:
-                    best = val["val_accuracy"]
-                    save_model(out / "best.pt", model, dataset.feature_set, {**provenance, "step": done, **val})
-            if runtime.main and (done % ckpt_every == 0 or done == config.steps):
-                checkpoints.save(model, optimizer, done, config, best, dataset.feature_set)
-            bar.update(1)
-            if stop["signal"] is not None or done == stop_at:
-                break
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        bar.close()
-    done = step + 1 if config.steps > start else start
-    if runtime.main:
-        checkpoints.save(model, optimizer, done, config, best, dataset.feature_set)
-        save_model(out / "final.pt", model, dataset.feature_set, {**provenance, "step": done})
-    metrics["step"] = done
-    metrics["interrupted"] = stop["signal"] is not None or done < config.steps
-    if runtime.world_size > 1:
-        metrics["ranks_in_sync"] = ranks_in_sync(model)
-        log.write(done, {"ranks_in_sync": metrics["ranks_in_sync"]})
-        dist.destroy_process_group()
-    return metrics
-
-
 def ranks_in_sync(model: torch.nn.Module) -> bool:
     """Whether every rank holds exactly the same weights (DDP's promise)."""
     flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
@@ -285,45 +320,193 @@ def ranks_in_sync(model: torch.nn.Module) -> bool:
     return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
-# -- command line --------------------------------------------------------------------
+# -- the run ---------------------------------------------------------------------------
 
 
-def add_arguments(parser) -> None:
+def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOptions()) -> dict:
+    """Trains and returns the last metrics (see the module docstring)."""
+    # -- setup: processes, data, run directory, network, optimizer, EMA ------------
+    runtime = setup_runtime(options)
+    dataset = Dataset(data)
+    out = Path(run_dir)
+    if runtime.main:
+        out.mkdir(parents=True, exist_ok=True)
+    checkpoints, log = Checkpointer(out), MetricsLog(out, enabled=runtime.main)
+    model = build_model(config, dataset, runtime.device)
+    optimizer = build_optimizer(config, model)
+    ema = EMA(model, config.ema) if config.ema > 0 else None
+    evaluated = ema.model if ema else model  # what validation and export use
+    start, best = 0, -1.0
+    if options.resume:
+        start, best = checkpoints.restore(model, optimizer, ema, config, dataset.feature_set)
+        log.truncate_after(start)
+    net = model
+    if runtime.world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[runtime.device] if runtime.device.type == "cuda" else None)
+    if options.compile:
+        net = torch.compile(net)
+    loader = BatchLoader(dataset, "train", config.batch_size, device=runtime.device, seed=config.seed,
+                         rank=runtime.rank, world_size=runtime.world_size,
+                         dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
+    batches = loader.iterate(start, config.steps)
+    if runtime.device.type != "cpu":  # on a CPU a loader thread would steal cores from torch's threads
+        batches = prefetch(batches)
+    provenance = {"data": str(Path(data).resolve()), "dataset_counts": dataset.manifest["counts"], **asdict(config),
+                  "weights": "ema" if ema else "trained"}
+
+    def save_checkpoint(step: int) -> None:
+        checkpoints.save(model, optimizer, ema, step, config, best, dataset.feature_set)
+
+    metrics: dict = {}
+    window = Window()
+    done = start  # steps completed
+
+    with StopRequest() as stop, progress(total=config.steps, initial=start, desc="train", unit="step",
+                                         enabled=options.progress and runtime.main) as bar:
+        for step, (x, y) in enumerate(batches, start=start):
+            # -- one step: forward, backward, update ------------------------------
+            if channels_last(config):
+                x = x.contiguous(memory_format=torch.channels_last)
+            lr = learning_rate(config, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
+                logits = net(x)
+            loss = F.cross_entropy(logits.float(), y)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise TrainingError(f"the loss became {loss_value} at step {step + 1}: training diverged; lower --lr "
+                                    f"(the last good checkpoint, if any, is {checkpoints.path})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            if ema:
+                ema.update(model)
+            done = step + 1
+            last = done == config.steps
+            window.add(loss_value, logits, y)
+
+            # -- log the training metrics of the window ----------------------------
+            if done % options.log_every == 0 or last:
+                metrics = {**window.summary(runtime.world_size), "lr": lr,
+                           "positions_seen": done * config.batch_size * runtime.world_size}
+                log.write(done, metrics)
+                bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}",
+                                pos_s=f"{metrics['positions_per_s']:,.0f}", refresh=False)
+
+            # -- validate; export a new best model ---------------------------------
+            if runtime.main and (done % options.val_every == 0 or last) and dataset.rows("validation"):
+                val = validate(evaluated, dataset, runtime, options.val_positions)
+                metrics.update(val)
+                log.write(done, val)
+                if val["val_accuracy"] > best:
+                    best = val["val_accuracy"]
+                    export(out / "best.pt", evaluated, dataset.feature_set, {**provenance, "step": done, **val})
+
+            # -- checkpoint; stop when asked -----------------------------------------
+            if runtime.main and (done % options.ckpt_every == 0 or last):
+                save_checkpoint(done)
+            bar.update(1)
+            if stop.requested or done == options.stop_at:
+                break
+
+    # -- finish: checkpoint, final model, the run's summary ----------------------------
+    if runtime.main:
+        save_checkpoint(done)
+        export(out / "final.pt", evaluated, dataset.feature_set, {**provenance, "step": done})
+    metrics.update(step=done, interrupted=done < config.steps)
+    if runtime.world_size > 1:
+        metrics["ranks_in_sync"] = ranks_in_sync(model)
+        log.write(done, {"ranks_in_sync": metrics["ranks_in_sync"]})
+        dist.destroy_process_group()
+    log.close()
+    return metrics
+
+
+# -- command line ------------------------------------------------------------------------
+
+
+def layer_count(text: str) -> int:
+    """A network depth: the first and last layers at least."""
+    value = arg_types.positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a layer count of at least 2")
+    return value
+
+
+def boolean(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def config_options() -> dict:
+    """Every Config field's option: its argparse settings (each default: the preset's value)."""
+    return {
+        "arch": dict(choices=architectures(), help="network variant (default plain: the paper's stack)"),
+        "filters": dict(type=arg_types.positive_int, help="filters per convolution (k)"),
+        "layers": dict(type=layer_count, help="convolutional layers in all"),
+        "batch_size": dict(type=arg_types.positive_int, help="positions per step (per process under torchrun)"),
+        "steps": dict(type=arg_types.positive_int, help="training steps"),
+        "optimizer": dict(choices=OPTIMIZERS, help="sgd (with --momentum/--nesterov) or adamw (betas 0.9, 0.95; "
+                                                   "it wants a smaller --lr, such as 0.001)"),
+        "lr": dict(type=arg_types.positive_float, help="peak learning rate"),
+        "momentum": dict(type=arg_types.fraction, help="SGD momentum (0 = plain SGD)"),
+        "nesterov": dict(type=boolean, metavar="BOOL", help="Nesterov momentum (SGD)"),
+        "weight_decay": dict(type=arg_types.non_negative_float,
+                             help="sgd: L2 on every parameter; adamw: decoupled, on weight matrices only"),
+        "warmup_steps": dict(type=arg_types.non_negative_int, help="steps of linear learning-rate warm-up"),
+        "schedule": dict(choices=SCHEDULES, help="learning-rate decay after the warm-up"),
+        "step_every": dict(type=arg_types.positive_int, help="'step' schedule: halve the rate every N steps"),
+        "grad_clip": dict(type=arg_types.non_negative_float, help="max gradient norm (0 = no clipping)"),
+        "ema": dict(type=arg_types.fraction, metavar="DECAY",
+                    help="keep an exponential moving average of the weights with this decay, e.g. 0.999; "
+                         "validation, best.pt and final.pt use it (0 = off)"),
+        "seed": dict(type=arg_types.non_negative_int, help="seed of the initial weights and the batches"),
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="a dataset made by 'gopolicy prepare'")
-    parser.add_argument("--out", required=True, help="run directory: checkpoint.pt, best.pt, final.pt, metrics.jsonl")
+    parser.add_argument("--out", required=True, type=arg_types.output_dir, metavar="RUN_DIR",
+                        help="run directory: checkpoint.pt, best.pt, final.pt, metrics.jsonl")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="modern",
                         help="'paper': Silver et al.'s plain SGD, batch 16, lr 0.003 halved every 80M steps; "
                              "'modern' (default): Nesterov momentum, batch 256, warm-up, cosine decay, weight decay")
-    for f in fields(Config):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), metavar="BOOL", default=None)
-        else:
-            parser.add_argument(flag, type={"int": int, "float": float, "str": str}[str(f.type)], default=None,
-                                help="(preset's value unless given)")
+    for name, settings in config_options().items():
+        settings["help"] += " (default: the preset's)"
+        parser.add_argument("--" + name.replace("_", "-"), default=None, **settings)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if present, else cpu)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto: bf16 autocast on GPUs and on CPUs with AVX512-BF16/AMX, else fp32")
-    parser.add_argument("--threads", type=int, help="torch threads (default: cores / processes on this machine)")
+    arg_types.add_device(parser)
+    arg_types.add_precision(parser)
+    parser.add_argument("--threads", type=arg_types.positive_int, help="torch threads (default: cores / processes on this machine)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--val-every", type=int, default=1000)
-    parser.add_argument("--val-positions", type=int, default=8192)
-    parser.add_argument("--ckpt-every", type=int, default=1000)
-    parser.add_argument("--log-every", type=int, default=50)
-    parser.add_argument("--stop-at", type=int, help="checkpoint and stop after this step (continue later with --resume)")
+    parser.add_argument("--val-every", type=arg_types.positive_int, default=1000, help="validate every N steps (default 1000)")
+    parser.add_argument("--val-positions", type=arg_types.positive_int, default=8192,
+                        help="validation positions each time (default 8192)")
+    arg_types.add_ckpt_every(parser, 1000)
+    parser.add_argument("--log-every", type=arg_types.positive_int, default=50,
+                        help="write the training metrics every N steps (default 50)")
+    parser.add_argument("--stop-at", type=arg_types.positive_int, metavar="STEP",
+                        help="checkpoint and stop after this step (continue later with --resume)")
+    arg_types.add_progress(parser)
 
 
-def config_from_args(args) -> Config:
+def config_from_args(args: argparse.Namespace) -> Config:
     overrides = {f.name: getattr(args, f.name) for f in fields(Config) if getattr(args, f.name) is not None}
     return replace(PRESETS[args.preset], **overrides)
 
 
-def run(args) -> int:
-    metrics = train(args.data, args.out, config_from_args(args), resume=args.resume, device=args.device,
-                    precision=args.precision, threads=args.threads, compile=args.compile, val_every=args.val_every,
-                    val_positions=args.val_positions, ckpt_every=args.ckpt_every, log_every=args.log_every,
-                    stop_at=args.stop_at)
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(**{f.name: getattr(args, f.name) for f in fields(RunOptions)})
+
+
+def run(args: argparse.Namespace) -> int:
+    metrics = train(args.data, args.out, config_from_args(args), options_from_args(args))
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(metrics))
     return 0

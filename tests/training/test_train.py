@@ -13,7 +13,7 @@ import torch
 
 from gopolicy.dataset.prepare import SplitSizes, prepare
 from gopolicy.nn.modelfile import load_model
-from gopolicy.training.train import PRESETS, Checkpointer, Config, TrainingError, learning_rate, train
+from gopolicy.training.train import PRESETS, Checkpointer, Config, RunOptions, TrainingError, learning_rate, train
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "tygem-sample.tar.gz"
 TINY = Config(filters=8, layers=3, batch_size=16, steps=6, lr=0.05, warmup_steps=2, seed=7)
@@ -28,7 +28,7 @@ def dataset(tmp_path_factory) -> Path:
 
 def run(dataset: Path, out: Path, config: Config = TINY, **kwargs) -> dict:
     options = dict(threads=1, val_every=3, val_positions=64, ckpt_every=3, log_every=1, progress=False)
-    return train(str(dataset), str(out), config, **{**options, **kwargs})
+    return train(str(dataset), str(out), config, RunOptions(**{**options, **kwargs}))
 
 
 def weights(path: Path) -> dict:
