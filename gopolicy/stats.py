@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from gopolicy.errors import RecordError
-from gopolicy.sgf.archives import ARCHIVE_REASON, INPUT_REASON, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
+from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
 from gopolicy.sgf.records import GameRecord, check_legal, rank_label, read_game
 from gopolicy.sgf.skipped import SkippedGame, write_skipped
 from gopolicy.util.args import add_progress, existing_path, output_file, positive_int
@@ -29,7 +29,6 @@ from gopolicy.util.progress import progress as progress_bar
 CHUNK_GAMES = 200  # games per worker task: a fraction of a second of work, cheap to pickle
 MAX_EXAMPLES = 10  # error messages kept for the report
 UNEXPECTED = "unexpected error"  # a bug, not bad data: counted so a long run still finishes
-INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input, not a game
 
 
 

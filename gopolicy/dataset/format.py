@@ -14,9 +14,16 @@ array flattened in C order (``planes * 361 / 8`` bytes: 2,166 for 48 planes).
 A row whose move is ``PASS`` is a position before a pass: kept, but not a
 policy target by default.
 
-Shards are written to a temporary name and renamed, so a shard either exists
-whole or not at all; opening checks every file's size against the manifest
-(truncation) and ``verify()`` checks the CRCs (corruption).
+Shards are written to a temporary name and renamed (:mod:`gopolicy.util.files`), so a
+shard either exists whole or not at all. What is checked when:
+
+* **opening** (every command that reads a dataset): the manifest; every shard file's
+  size against it (truncation) and its ``.npy`` header (shape, dtype); every stored
+  number of ``meta`` in range (move a point of the board or ``PASS``, colour black or
+  white, game >= 0, move number >= 1) and every split range inside its shard. This reads
+  the meta files (9 bytes a position), not the planes.
+* ``verify()`` (``gopolicy prepare --verify --out DATASET``): the CRC-32 of every file,
+  which also catches flipped bits in the planes, which opening cannot see.
 """
 from __future__ import annotations
 
@@ -25,12 +32,16 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from gopolicy.errors import GopolicyError
-from gopolicy.go.coords import PASS  # noqa: F401  (the stored form of a pass; see coords)
+from gopolicy.go.coords import BLACK, PASS, WHITE
+from gopolicy.util.files import append_jsonl as append_journal  # noqa: F401  (one journal line per commit)
+from gopolicy.util.files import read_jsonl as read_journal  # noqa: F401  (a torn last line is skipped)
+from gopolicy.util.files import write_atomic, write_json_atomic  # noqa: F401  (re-exported for prepare)
+from gopolicy.util.progress import progress as progress_bar
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
@@ -44,20 +55,6 @@ class DatasetError(GopolicyError):
 def packed_bytes(planes: int, size: int = 19) -> int:
     """Bytes of one position's bit-packed planes."""
     return (planes * size * size + 7) // 8
-
-
-def write_atomic(path: Path, write) -> None:
-    """Calls ``write(file)`` on a temporary file beside ``path``, syncs it, then renames it into place."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_atomic(path, lambda f: f.write(json.dumps(data, indent=1).encode()))
 
 
 def file_crc32(path: Path, chunk: int = 1 << 22) -> int:
@@ -122,7 +119,12 @@ class Dataset:
         width = packed_bytes(self.planes, self.board_size)
         if planes.shape != (entry["rows"], width) or meta.shape != (entry["rows"],) or meta.dtype != META_DTYPE:
             raise DatasetError(f"{base}: shard shape {planes.shape}/{meta.shape} does not match the manifest")
-        return Shard(entry["name"], planes, meta, {k: tuple(v) for k, v in entry["splits"].items()})
+        splits = {k: tuple(v) for k, v in entry["splits"].items()}
+        problem = check_meta(meta, self.board_size) or _check_splits(splits, entry["rows"])
+        if problem:
+            raise DatasetError(f"{base.with_name(base.name + '.meta.npy')}: {problem}: the shard is corrupt "
+                               "(check every file with gopolicy prepare --verify --out DATASET)")
+        return Shard(entry["name"], planes, meta, splits)
 
     def rows(self, split: str) -> int:
         """Positions (pass positions included) in a split."""
@@ -130,13 +132,32 @@ class Dataset:
 
     def verify(self, progress: bool = False) -> None:
         """Checks every shard file's CRC-32 against the manifest; DatasetError on the first mismatch."""
-        from tqdm import tqdm
-
-        for entry in tqdm(self.manifest["shards"], desc="verify", unit="shard", disable=not progress):
+        for entry in progress_bar(self.manifest["shards"], desc="verify", unit="shard", enabled=progress):
             for kind in ("planes", "meta"):
                 path = self.path / "shards" / f"{entry['name']}.{kind}.npy"
                 if file_crc32(path) != entry[kind]["crc32"]:
                     raise DatasetError(f"{path}: CRC-32 mismatch: the shard is corrupt")
+
+
+def check_meta(meta: np.ndarray, board_size: int = 19) -> str:
+    """What is out of range in a shard's ``meta`` rows ('' when nothing is), in one vectorised
+    pass per field; names the first bad row."""
+    fields = (("move", (meta["move"] >= PASS) & (meta["move"] < board_size * board_size), f"not a point or {PASS}"),
+              ("colour", (meta["colour"] == BLACK) | (meta["colour"] == WHITE), f"not {BLACK} or {WHITE}"),
+              ("game", meta["game"] >= 0, "negative"),
+              ("move_number", meta["move_number"] >= 1, "below 1"))
+    for name, ok, what in fields:
+        if not ok.all():
+            row = int(np.argmin(ok))
+            return f"row {row}: {name} {int(meta[name][row])} is {what}"
+    return ""
+
+
+def _check_splits(splits: dict[str, tuple[int, int]], rows: int) -> str:
+    for split, (start, stop) in splits.items():
+        if split not in SPLITS or not 0 <= start <= stop <= rows:
+            return f"split {split!r} rows {start}..{stop} are not inside its {rows} rows"
+    return ""
 
 
 def unpack_rows(packed: np.ndarray, planes: int, size: int = 19) -> np.ndarray:
@@ -148,25 +169,6 @@ def unpack_rows(packed: np.ndarray, planes: int, size: int = 19) -> np.ndarray:
 def pack_planes(planes: np.ndarray) -> np.ndarray:
     """(n, planes, size, size) uint8 0/1 -> (n, packed_bytes)."""
     return np.packbits(planes.reshape(len(planes), -1), axis=1)
-
-
-def read_journal(path: Path) -> list[dict]:
-    """The committed journal entries; a torn last line (a crash mid-append) is dropped."""
-    entries = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                break
-    return entries
-
-
-def append_journal(path: Path, entry: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def iter_split_rows(dataset: Dataset, split: str) -> Iterable[tuple[Shard, int, int]]:

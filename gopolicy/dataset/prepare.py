@@ -11,9 +11,17 @@ Resumable: each committed shard is journalled with the sources it used up
 (kept, skipped or duplicate), so a re-run, after an interruption or with new
 archives added, skips what is done and appends the rest. Ctrl-C commits the
 games already computed before stopping.
+
+One writer at a time: a run holds an exclusive ``flock`` on ``DATASET/prepare.lock``
+from before it reads the journal until it ends (the system releases it when the
+process dies, however it dies); a second run on the same directory is refused at once
+and touches nothing. Every skipped game is listed, with its reason and the move at
+fault, in ``DATASET/skipped.tsv`` (:mod:`gopolicy.sgf.skipped`), rewritten from the
+journal at the end of each run.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import time
@@ -26,7 +34,8 @@ import numpy as np
 from tqdm import tqdm
 
 from gopolicy import __version__
-from gopolicy.sgf.archives import iter_sgf
+from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
+from gopolicy.sgf.skipped import SkippedGame, write_skipped
 from gopolicy.dataset.format import (
     FORMAT_VERSION,
     META_DTYPE,
@@ -42,10 +51,14 @@ from gopolicy.dataset.format import (
 from gopolicy.errors import RecordError
 from gopolicy.go.coords import move_to_stored
 from gopolicy.features import encode, get_feature_set
+from gopolicy.util.files import write_bytes_atomic
 from gopolicy.util.parallel import bounded_map, chunked
+from gopolicy.util.progress import progress as progress_bar
 from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 
 BOARD_SIZE = 19
+LOCK_NAME = "prepare.lock"
+SKIPPED_NAME = "skipped.tsv"
 
 
 @dataclass(frozen=True)
@@ -122,15 +135,15 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
     return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours)
 
 
-def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | tuple[str, str]]:
-    """Worker entry point: GameRows, or (source, reason) for a game to skip."""
+def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | SkippedGame]:
+    """Worker entry point: GameRows, or a SkippedGame for a game to skip."""
     chunk, feature_set, filters = args
-    out: list[GameRows | tuple[str, str]] = []
+    out: list[GameRows | SkippedGame] = []
     for source, data in chunk:
         try:
             out.append(encode_game(data, source, feature_set, filters))
         except RecordError as e:
-            out.append((source, e.reason))
+            out.append(SkippedGame.from_error(e))
     return out
 
 
@@ -141,6 +154,7 @@ class _Pending:
     games: dict[str, list[GameRows]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     sources: list[str] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    skipped_games: list = field(default_factory=list)  # SkippedGame rows
     duplicates: int = 0
     rows: int = 0
 
@@ -154,8 +168,11 @@ class Preparer:
         self.planes = get_feature_set(feature_set).planes
         self.config = {"feature_set": self.feature_set, "filters": asdict(filters), "splits": asdict(splits),
                        "board_size": BOARD_SIZE}
-        (out / "shards").mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock(out / LOCK_NAME)  # before anything is read or removed
+        (out / "shards").mkdir(exist_ok=True)
         self.journal_path = out / "journal.jsonl"
+        self._drop_torn_line()
         self.journal = read_journal(self.journal_path)
         if self.journal and self.journal[0].get("config") != self.config:
             raise DatasetError(f"{out}: prepared with {self.journal[0].get('config')}, not {self.config}; use another --out")
@@ -166,6 +183,16 @@ class Preparer:
         self._remove_orphans()
         self.pending = _Pending()
 
+    def _drop_torn_line(self) -> None:
+        """A crash mid-append leaves a last line without its newline: cut it off, or the next
+        entry appended would be glued to it and lost with it."""
+        try:
+            data = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return
+        if data and not data.endswith(b"\n"):
+            write_bytes_atomic(self.journal_path, data[: data.rfind(b"\n") + 1])
+
     def _remove_orphans(self) -> None:
         """Shard files that no journal entry commits (a crash between rename and journal) are dropped."""
         committed = {e["shard"]["name"] for e in self.journal if e.get("shard")}
@@ -173,11 +200,16 @@ class Preparer:
             if path.name.split(".")[0] not in committed:
                 path.unlink()
 
-    def add(self, result: GameRows | tuple[str, str]) -> None:
+    def close(self) -> None:
+        """Releases the dataset (also done by the system if the process dies)."""
+        self._lock.close()
+
+    def add(self, result: GameRows | SkippedGame) -> None:
         p = self.pending
-        if isinstance(result, tuple):
-            p.sources.append(result[0])
-            p.skipped[result[1]] += 1
+        if isinstance(result, SkippedGame):
+            p.sources.append(result.source)
+            p.skipped[result.reason] += 1
+            p.skipped_games.append(list(result))
             return
         p.sources.append(result.source)
         if result.key in self.keys:
@@ -193,7 +225,7 @@ class Preparer:
         if not p.sources:
             return
         entry: dict = {"config": self.config, "inputs": inputs, "sources": p.sources, "skipped": dict(p.skipped),
-                       "duplicates": p.duplicates, "keys": [], "games": [], "shard": None}
+                       "skipped_games": p.skipped_games, "duplicates": p.duplicates, "keys": [], "games": [], "shard": None}
         if p.rows:
             entry["shard"] = self._write_shard(p, entry)
         append_journal(self.journal_path, entry)
@@ -251,6 +283,30 @@ class Preparer:
         write_json_atomic(self.out / "manifest.json", manifest)
         return manifest
 
+    def write_skipped(self) -> Path:
+        """``skipped.tsv``: every skipped game the journal names (journals older than the list
+        count their skipped games without naming them)."""
+        path = self.out / SKIPPED_NAME
+        write_skipped(path, (game for e in self.journal for game in e.get("skipped_games", [])))
+        return path
+
+
+def _lock(path: Path):
+    """An open file holding an exclusive flock on ``path``; DatasetError if another process holds it."""
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise DatasetError(f"{path.parent}: another gopolicy prepare ({holder or 'a process'}) is writing this dataset; "
+                           "wait for it to finish, or use another --out") from None
+    handle.truncate(0)
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
 
 def prepare(
     inputs: Iterable[str | os.PathLike],
@@ -263,22 +319,42 @@ def prepare(
     jobs: Optional[int] = None,
     count_first: bool = True,
     progress: bool = True,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> dict:
-    """Adds the games of ``inputs`` to the dataset at ``out`` (created if new); returns the manifest."""
+    """Adds the games of ``inputs`` to the dataset at ``out`` (created if new); returns the
+    manifest, with this run's figures under ``"run"`` (``"skipped_list"``: the skipped.tsv path).
+    An input that does not exist is refused (DatasetError) before the dataset is touched."""
     inputs = [str(i) for i in inputs]
+    missing = [i for i in inputs if not os.path.lexists(i)]
+    if missing:
+        raise DatasetError(f"{missing[0]}: no such file or folder")
     prep = Preparer(Path(out), feature_set, filters, splits)
+    try:
+        return _run(prep, inputs, filters, shard_rows, jobs, count_first, progress, max_record_bytes)
+    finally:
+        prep.close()
+
+
+def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, jobs: Optional[int],
+         count_first: bool, progress: bool, max_record_bytes: int) -> dict:
     prep.sources_given += inputs
     archive_errors: Counter = Counter()
+    seen = set(prep.done_sources)  # also skips a file given twice
 
     def on_error(error: RecordError) -> None:
-        archive_errors[error.reason] += 1
-        tqdm.write(f"prepare: skipped input: {error}")
+        if error.reason in INPUT_REASONS:  # a whole input: not journalled, so a re-run tries it again
+            archive_errors[error.reason] += 1
+            tqdm.write(f"prepare: skipped input: {error}")
+        elif not (error.source in seen or seen.add(error.source)):  # one record (a link, too large): a skipped game
+            prep.add(SkippedGame.from_error(error))
 
-    total = sum(1 for s, _ in iter_sgf(inputs, on_error=lambda e: None) if s not in prep.done_sources) if count_first else None
-    seen = set(prep.done_sources)  # also skips a file given twice
-    games = ((s, d) for s, d in iter_sgf(inputs, on_error=on_error) if not (s in seen or seen.add(s)))
+    def records(on_error) -> Iterable[tuple[str, bytes]]:
+        return iter_sgf(inputs, on_error=on_error, max_record_bytes=max_record_bytes)
+
+    total = sum(1 for s, _ in records(lambda e: None) if s not in prep.done_sources) if count_first else None
+    games = ((s, d) for s, d in records(on_error) if not (s in seen or seen.add(s)))
     jobs = jobs or os.cpu_count() or 1
-    bar = tqdm(total=total, unit="game", desc="prepare", disable=not progress, smoothing=0.05)
+    bar = progress_bar(total=total, unit="game", desc="prepare", enabled=progress, smoothing=0.05)
     start, positions = time.time(), 0
     tasks = ((chunk, prep.feature_set, filters) for chunk in chunked(games, 16))
     try:
@@ -296,11 +372,12 @@ def prepare(
         raise
     finally:
         prep.commit(inputs)
+        skipped_list = prep.write_skipped()
         bar.close()
     manifest = prep.write_manifest()
     manifest["run"] = {"seconds": round(time.time() - start, 1), "positions": positions,
                        "positions_per_second": round(positions / max(time.time() - start, 1e-9)),
-                       "input_errors": dict(archive_errors)}
+                       "input_errors": dict(archive_errors), "skipped_list": str(skipped_list)}
     return manifest
 
 
@@ -309,19 +386,37 @@ def prepare(
 
 def add_arguments(parser) -> None:
     from gopolicy.features import FEATURE_SETS
+    from gopolicy.util.args import add_progress, existing_path, fraction, non_negative_int, positive_int
 
-    parser.add_argument("inputs", nargs="+", metavar="ARCHIVE", help="SGF files, folders, .zip or .tar(.gz/.bz2/.xz) archives")
+    parser.add_argument("inputs", nargs="*", type=existing_path, metavar="ARCHIVE",
+                        help="SGF files, folders, .zip or .tar(.gz/.bz2/.xz) archives (none with --verify)")
     parser.add_argument("--out", required=True, help="dataset directory (created, or extended with new games)")
     parser.add_argument("--features", default="alphago48", choices=sorted(FEATURE_SETS), help="feature set (default: alphago48)")
     parser.add_argument("--min-rank", help="skip games where a stated rank is below this, e.g. 6d")
     parser.add_argument("--handicap", choices=("any", "no", "only"), default="any", help="keep handicap games? (default: any)")
-    parser.add_argument("--min-moves", type=int, default=0, help="skip games with fewer non-pass moves")
-    parser.add_argument("--validation", type=float, default=0.01, help="fraction of games held out for validation (0.01)")
-    parser.add_argument("--test", type=float, default=0.02, help="fraction of games held out for testing (0.02)")
-    parser.add_argument("--shard-rows", type=int, default=32768, help="positions per shard (about 70 MB at 48 planes)")
-    parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    parser.add_argument("--min-moves", type=non_negative_int, default=0, help="skip games with fewer non-pass moves")
+    parser.add_argument("--validation", type=fraction, default=0.01, help="fraction of games held out for validation (0.01)")
+    parser.add_argument("--test", type=fraction, default=0.02, help="fraction of games held out for testing (0.02)")
+    parser.add_argument("--shard-rows", type=positive_int, default=32768, help="positions per shard (about 70 MB at 48 planes)")
+    parser.add_argument("--jobs", type=non_negative_int, default=0, help="worker processes (default 0: all cores)")
     parser.add_argument("--no-count", action="store_true", help="skip counting the games first (no ETA)")
     parser.add_argument("--verify", action="store_true", help="only check every shard's size and CRC-32, then report")
+    add_max_record_bytes(parser)
+    add_progress(parser)
+    parser.set_defaults(usage_error=parser.error)  # for the checks that need several options: run() makes them
+
+
+def check_arguments(args) -> None:
+    """What argparse cannot check one option at a time: exit 2 with a usage error."""
+    if args.verify:
+        if args.inputs:
+            args.usage_error("--verify checks a dataset: give no ARCHIVE with it")
+        return
+    if not args.inputs:
+        args.usage_error("the following arguments are required: ARCHIVE (all but --verify)")
+    if args.validation + args.test >= 1:
+        args.usage_error(f"--validation {args.validation} + --test {args.test} leaves no training games: "
+                         "their sum must be below 1")
 
 
 def run(args) -> int:
@@ -330,24 +425,28 @@ def run(args) -> int:
     from gopolicy.dataset.format import Dataset
     from gopolicy.sgf.records import parse_rank
 
+    check_arguments(args)
     if args.verify:
         dataset = Dataset(args.out)
-        dataset.verify(progress=True)
+        dataset.verify(progress=args.progress)
         print(f"{args.out}: {len(dataset.shards)} shards verified")
         return 0
     min_rank = None
     if args.min_rank:
         min_rank = parse_rank(args.min_rank)
         if min_rank is None:
-            raise DatasetError(f"--min-rank {args.min_rank!r} is not a rank like 6d, 1p or 3k")
+            args.usage_error(f"argument --min-rank: {args.min_rank!r} is not a rank like 6d, 1p or 3k")
     manifest = prepare(args.inputs, args.out, feature_set=args.features,
                        filters=Filters(min_rank, args.handicap, args.min_moves),
                        splits=SplitSizes(args.validation, args.test), shard_rows=args.shard_rows,
-                       jobs=args.jobs or None, count_first=not args.no_count)
+                       jobs=args.jobs or None, count_first=not args.no_count, progress=args.progress,
+                       max_record_bytes=args.max_record_bytes)
     counts, run_info = manifest["counts"], manifest["run"]
     print(json.dumps({"counts": counts, "run": run_info}, indent=1))
     size = sum(s["planes"]["bytes"] + s["meta"]["bytes"] for s in manifest["shards"])
     print(f"{args.out}: {sum(counts['positions'].values()):,} positions in {len(manifest['shards'])} shards, "
           f"{size / 2**30:.2f} GiB; this run: {run_info['positions']:,} positions in {run_info['seconds']} s "
           f"({run_info['positions_per_second']:,}/s)")
+    skipped = sum(counts["skipped"].values())
+    print(f"{skipped:,} skipped games" + (f", each with its reason, in {run_info['skipped_list']}" if skipped else ""))
     return 0

@@ -44,6 +44,7 @@ ErrorHandler = Callable[[RecordError], None]
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ARCHIVE_REASON = "bad archive"
 INPUT_REASON = "bad input"
+INPUT_REASONS = (ARCHIVE_REASON, INPUT_REASON)  # a whole input (or its rest), not one game
 NOT_REGULAR_REASON = "not a regular file"
 TOO_LARGE_REASON = "record too large"
 MAX_RECORD_BYTES = 4 << 20  # default limit per file or member (the biggest real records: tens of KB)

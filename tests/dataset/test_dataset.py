@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,11 @@ import torch
 
 from gopolicy import _board
 from gopolicy.sgf.archives import iter_sgf
-from gopolicy.dataset.format import PASS, Dataset, DatasetError, read_journal, unpack_rows
+from gopolicy.dataset.format import META_DTYPE, PASS, Dataset, DatasetError, read_journal, unpack_rows
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
 from gopolicy.dataset.prepare import Filters, SplitSizes, game_key, prepare
 from gopolicy.features import encode
+from gopolicy.sgf.skipped import read_skipped
 from gopolicy.go.symmetry import transform
 from gopolicy.sgf.records import parse_rank, read_game, replay
 
@@ -94,6 +96,8 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert resumed["counts"] == full["counts"]
     assert 0 < resumed["run"]["positions"] < sum(full["counts"]["positions"].values())
     assert len(list((part / "shards").iterdir())) == 2 * len(resumed["shards"])  # orphans removed
+    again = prepare([TYGEM], part, shard_rows=5000, jobs=1, progress=False)  # the torn line lost nothing after it
+    assert again["run"]["positions"] == 0 and again["counts"] == full["counts"]
 
 
 def test_filters_skip_and_count_by_reason(tmp_path):
@@ -114,9 +118,20 @@ def test_bad_games_are_skipped_and_counted(tmp_path):
     (folder / "onto_stone.sgf").write_bytes(b"(;SZ[19];B[pd];W[pd])")
     (folder / "small.sgf").write_bytes(b"(;SZ[9];B[ee])")
     (folder / "broken.sgf").write_bytes(b"(;SZ[19];B[pd")
-    manifest = prepare([folder], tmp_path / "out", jobs=1, progress=False)
+    (folder / "huge.sgf").write_bytes(b"(;SZ[19]" + b" " * 5000 + b";B[pd])")
+    (folder / "link.sgf").symlink_to("/dev/zero")
+    manifest = prepare([folder], tmp_path / "out", jobs=1, progress=False, max_record_bytes=4000)
     assert manifest["counts"]["games_kept"] == 1
-    assert manifest["counts"]["skipped"] == {"board size": 1, "illegal move": 1, "malformed sgf": 1}
+    assert manifest["counts"]["skipped"] == {"board size": 1, "illegal move": 1, "malformed sgf": 1,
+                                             "not a regular file": 1, "record too large": 1}
+    listed = read_skipped(manifest["run"]["skipped_list"])
+    assert Path(manifest["run"]["skipped_list"]) == tmp_path / "out" / "skipped.tsv"
+    assert sorted((Path(g.source).name, g.reason, g.move) for g in listed) == [
+        ("broken.sgf", "malformed sgf", None), ("huge.sgf", "record too large", None),
+        ("link.sgf", "not a regular file", None), ("onto_stone.sgf", "illegal move", 2),
+        ("small.sgf", "board size", None)]
+    again = prepare([folder], tmp_path / "out", jobs=1, progress=False, max_record_bytes=4000)
+    assert again["counts"] == manifest["counts"] and len(read_skipped(tmp_path / "out" / "skipped.tsv")) == 5
 
 
 def test_truncated_and_corrupt_shards_are_reported(kgs_dataset, tmp_path):
@@ -238,6 +253,89 @@ def test_prepare_command_line(tmp_path):
     again = subprocess.run([sys.executable, "-m", "gopolicy.cli", "prepare", str(TYGEM), "--out", str(out)],
                            capture_output=True, text=True)
     assert again.returncode == 1 and "prepared with" in again.stderr  # another feature set: refused, not mixed
-    verify = subprocess.run([sys.executable, "-m", "gopolicy.cli", "prepare", "x", "--out", str(out), "--verify"],
-                            capture_output=True, text=True)
-    assert verify.returncode == 0 and "verified" in verify.stdout
+    verify = subprocess.run([sys.executable, "-m", "gopolicy.cli", "prepare", "--verify", "--out", str(out)],
+                            capture_output=True, text=True)  # as the README has it: no ARCHIVE
+    assert verify.returncode == 0 and "verified" in verify.stdout, verify.stderr
+
+
+def gopolicy_prepare(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gopolicy.cli", "prepare", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_prepare_refuses_bad_options_with_exit_2_before_creating_anything(tmp_path):
+    out = tmp_path / "ds"
+    for args, message in (
+            (["--validation", "1.5"], "argument --validation: '1.5' is not a fraction in [0, 1)"),
+            (["--validation", "-0.1"], "argument --validation: '-0.1' is not a fraction in [0, 1)"),
+            (["--validation", "0.6", "--test", "0.6"], "their sum must be below 1"),
+            (["--test", "0.5", "--validation", "0.5"], "their sum must be below 1"),
+            (["--jobs", "-1"], "argument --jobs: '-1' is not a non-negative integer"),
+            (["--shard-rows", "0"], "argument --shard-rows: '0' is not a positive integer"),
+            (["--min-rank", "best"], "--min-rank: 'best' is not a rank"),
+            (["--max-record-bytes", "0"], "--max-record-bytes: '0' is not a positive integer")):
+        done = gopolicy_prepare(TYGEM, "--out", out, *args)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+    missing = gopolicy_prepare(tmp_path / "missing.tar.gz", "--out", out)
+    assert missing.returncode == 2 and "missing.tar.gz: no such file or folder" in missing.stderr
+    assert gopolicy_prepare("--out", out).returncode == 2  # no ARCHIVE
+    assert "Traceback" not in missing.stderr and not out.exists()
+    with pytest.raises(DatasetError, match="missing.sgf: no such file or folder"):
+        prepare([TYGEM, tmp_path / "missing.sgf"], out, jobs=1, progress=False)
+    assert not out.exists()
+
+
+def test_a_second_writer_is_refused_and_the_dataset_stays_whole(tmp_path):
+    from gopolicy.dataset.prepare import Preparer
+
+    out = tmp_path / "ds"
+    holder = Preparer(out, "alphago48", Filters(), SplitSizes())  # holds the lock, as a running prepare does
+    try:
+        done = gopolicy_prepare(TYGEM, "--out", out, "--jobs", "1")
+        assert done.returncode == 1 and "another gopolicy prepare" in done.stderr and "is writing this dataset" in done.stderr
+        with pytest.raises(DatasetError, match=f"pid {os.getpid()}"):
+            prepare([TYGEM], out, jobs=1, progress=False)
+    finally:
+        holder.close()
+    runs = [subprocess.Popen([sys.executable, "-m", "gopolicy.cli", "prepare", str(TYGEM), "--out", str(out), "--jobs", "1",
+                              "--shard-rows", "3000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    for run in runs:
+        run.stdout.close()
+        run.stderr.close()
+    assert sorted(code for code, _ in results) in ([0, 0], [0, 1]), results  # the second after the first, or refused
+    assert all("another gopolicy prepare" in err for code, err in results if code == 1)
+    dataset = Dataset(out)
+    dataset.verify()
+    assert sum(dataset.rows(s) for s in ("train", "validation", "test")) == sum(len(g.moves) for g in sample_games(TYGEM))
+
+
+def test_out_of_range_meta_is_caught_on_opening_naming_the_shard(kgs_dataset, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(kgs_dataset, copy)
+    meta_path = sorted((copy / "shards").glob("*.meta.npy"))[1]
+    header = len(meta_path.read_bytes()) - META_DTYPE.itemsize * len(np.load(meta_path))
+    row = META_DTYPE.itemsize  # move <i2 at byte 0, game <i4 at 2, move_number <i2 at 6, colour u1 at 8
+    for offset, value, message in ((1, 0x7F, "row 0: move 32[0-9]+ is not a point or -1"),  # the move's high byte
+                                   (5 * row + 8, 7, "row 5: colour 7 is not 1 or 2"),
+                                   (3 * row + 7, 0x80, "row 3: move_number -[0-9]+ is below 1")):
+        data = bytearray((kgs_dataset / "shards" / meta_path.name).read_bytes())
+        data[header + offset] = value
+        meta_path.write_bytes(bytes(data))
+        with pytest.raises(DatasetError, match=f"{meta_path.name}: {message}: the shard is corrupt"):
+            Dataset(copy)
+
+
+def test_datasets_from_before_the_skipped_list_and_lock_still_open_and_grow(kgs_dataset, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(kgs_dataset, old)
+    for name in ("skipped.tsv", "prepare.lock"):
+        (old / name).unlink(missing_ok=True)
+    lines = [json.loads(line) for line in (old / "journal.jsonl").read_text().splitlines()]
+    (old / "journal.jsonl").write_text("".join(json.dumps({k: v for k, v in e.items() if k != "skipped_games"}) + "\n"
+                                              for e in lines))
+    assert Dataset(old).rows("train") == Dataset(kgs_dataset).rows("train")
+    grown = prepare([KGS, TYGEM], old, shard_rows=6000, jobs=1, progress=False, splits=SplitSizes(0.05, 0.05))
+    assert grown["run"]["positions"] == sum(len(g.moves) for g in sample_games(TYGEM))
+    assert read_skipped(old / "skipped.tsv") == []
