@@ -5,7 +5,7 @@ For each model (random weights with ``--filters``, and the bundled model or ``--
 there is one), in fp32 and bf16, on one thread:
 
   forward   the network alone, batch 1, planes ready (scripts/bench_forward.py's step)
-  genmove   PolicyPlayer.genmove on real positions: candidates (legality, superko, eyes),
+  genmove   EnginePlayer.genmove on real positions: candidates (legality, superko, eyes),
             feature planes, forward pass, masked softmax, choice
   overhead  genmove - forward
 
@@ -34,15 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from bench_forward import CLOCKS, inference_step  # noqa: E402
 
-from gopolicy.sgf.archives import iter_sgf  # noqa: E402
-from gopolicy.gtp.engine import DEFAULT_MODEL  # noqa: E402
 from gopolicy.errors import RecordError  # noqa: E402
 from gopolicy.features import encode  # noqa: E402
+from gopolicy.go.rules import Game  # noqa: E402
+from gopolicy.gtp.engine import DEFAULT_MODEL  # noqa: E402
 from gopolicy.nn.modelfile import ModelInfo, load_model, save_model  # noqa: E402
 from gopolicy.nn.policy import PolicyNetwork  # noqa: E402
-from gopolicy.play.player import PolicyPlayer  # noqa: E402
+from gopolicy.play.player import EnginePlayer  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.sgf.records import read_game, replay  # noqa: E402
-from gopolicy.go.rules import Game  # noqa: E402
 
 SAMPLES = ROOT / "data" / "sample"
 
@@ -81,7 +81,7 @@ def interleaved_medians(steps: list[Callable[[], None]], clock: Callable[[], flo
 def timings(model: PolicyNetwork, info: ModelInfo, positions: list[tuple[Game, int]], bf16: bool, clock,
             seconds: float) -> list[float]:
     """[forward, genmove] median seconds for one precision."""
-    player = PolicyPlayer(model, info, bf16=bf16)
+    player = EnginePlayer(model, info, precision="bf16" if bf16 else "fp32")
     game, colour = positions[0]
     planes = torch.from_numpy(encode(game, colour, info.feature_set)).unsqueeze(0).to(player.model.conv1.weight.dtype)
     cycle = itertools.cycle(positions)
@@ -96,7 +96,7 @@ def timings(model: PolicyNetwork, info: ModelInfo, positions: list[tuple[Game, i
 def agreement(model: PolicyNetwork, info: ModelInfo, positions: list[tuple[Game, int]]) -> tuple[float, float, float]:
     """(share of positions where bf16 and fp32 play the same move, mean and max |p_bf16 - p_fp32| of
     fp32's move)."""
-    full, half = PolicyPlayer(model, info, bf16=False), PolicyPlayer(model, info, bf16=True)
+    full, half = EnginePlayer(model, info, precision="fp32"), EnginePlayer(model, info, precision="bf16")
     same, gaps = 0, []
     for game, colour in positions:
         p_full, p_half = full.policy(game, colour), half.policy(game, colour)

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from gopolicy.nn.policy import PolicyNetwork  # noqa: E402
-from gopolicy.play.selfplay import PolicyPlayer, play_games  # noqa: E402
+from gopolicy.play.selfplay import BatchPlayer, play_games  # noqa: E402
 
 
 class TimedNetwork(torch.nn.Module):
@@ -51,11 +51,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     if args.model:
-        player = PolicyPlayer.from_file(args.model)
+        player = BatchPlayer.from_file(args.model)
         described = args.model
     else:
         net = PolicyNetwork(planes=48, filters=args.filters, layers=args.layers, board_size=args.size)
-        player = PolicyPlayer(net, "alphago48")
+        player = BatchPlayer(net, "alphago48")
         described = f"random k={args.filters} x {args.layers} layers"
     timed = TimedNetwork(player.model)
     player.model = timed

@@ -20,7 +20,7 @@ import torch
 from gopolicy.rl.duel import duel, summarise
 from gopolicy.gtp.engine import DEFAULT_MODEL
 from gopolicy.rl.reinforce import reinforce_update
-from gopolicy.play.selfplay import PolicyPlayer, alternating_seats, play_games
+from gopolicy.play.selfplay import BatchPlayer, alternating_seats, play_games
 
 
 def main() -> None:
@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--steps", type=float, nargs="+", default=[0.3, 0.1, 0.03], help="step norms")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    start = PolicyPlayer.from_file(args.model, name="start")
-    learner = PolicyPlayer(copy.deepcopy(start.model), start.features.name, name="learner")
+    start = BatchPlayer.from_file(args.model, name="start")
+    learner = BatchPlayer(copy.deepcopy(start.model), start.features.name, name="learner")
     games = play_games(alternating_seats(learner, start, args.games), start.model.board_size, 7.5, None,
                        np.random.default_rng(args.seed), record=[learner])
     reinforce_update(learner.model, torch.optim.SGD(learner.model.parameters(), lr=0.0), games, bf16=learner.bf16)
@@ -45,7 +45,7 @@ def main() -> None:
             for p, g in zip(moved.parameters(), gradient):
                 p -= step / norm * g
         clock = time.perf_counter()
-        result = summarise(duel(PolicyPlayer(moved, start.features.name, name="moved"), start, args.duel,
+        result = summarise(duel(BatchPlayer(moved, start.features.name, name="moved"), start, args.duel,
                                 start.model.board_size, seed=args.seed + 1))
         print(f"step of norm {step:g} (lr {step / norm:.2g}): wins {result['a_wins']} of {args.duel} against the "
               f"start ({time.perf_counter() - clock:.0f} s)", flush=True)

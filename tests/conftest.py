@@ -1,14 +1,19 @@
-"""Helpers shared by the tests."""
+"""Fixtures shared by the tests: tiny random networks and the GTP engine's players made from them."""
 from __future__ import annotations
 
+from typing import Callable
+
+import pytest
 import torch
 
 from gopolicy.go.coords import from_gtp
+from gopolicy.nn.board_size import bias_lines
 from gopolicy.nn.modelfile import ModelInfo
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.play.player import PolicyPlayer, bias_lines
+from gopolicy.play.player import EnginePlayer
 
-def tiny_model(seed: int = 0, feature_set: str = "alphago48", layers: int = 3) -> tuple[PolicyNetwork, ModelInfo]:
+
+def _tiny_model(seed: int = 0, feature_set: str = "alphago48", layers: int = 3) -> tuple[PolicyNetwork, ModelInfo]:
     """A random k=8 network for 19x19 and its model-file info."""
     torch.manual_seed(seed)
     planes = {"alphago4": 4, "alphago48": 48}[feature_set]
@@ -18,15 +23,27 @@ def tiny_model(seed: int = 0, feature_set: str = "alphago48", layers: int = 3) -
     return model, info
 
 
-def make_player(model_seed: int = 0, favour: tuple[str, int] | None = None, **options) -> PolicyPlayer:
-    """A player with a tiny random network; ``favour=(vertex, size)`` makes that point's bias
-    dominate, so the network wants to play there whatever the position."""
-    model, info = tiny_model(model_seed)
+def _make_player(model_seed: int = 0, favour: tuple[str, int] | None = None, **options) -> EnginePlayer:
+    """An engine player with a tiny random network, in fp32 unless told; ``favour=(vertex, size)``
+    makes that point's bias dominate, so the network wants to play there whatever the position."""
+    model, info = _tiny_model(model_seed)
     if favour is not None:
         vertex, size = favour
         row, col = divmod(from_gtp(vertex, size), size)
         lines = bias_lines(size)
         with torch.no_grad():
             model.point_bias.bias[0, lines[row], lines[col]] += 50.0
-    options.setdefault("bf16", False)
-    return PolicyPlayer(model, info, **options)
+    options.setdefault("precision", "fp32")
+    return EnginePlayer(model, info, **options)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Callable[..., tuple[PolicyNetwork, ModelInfo]]:
+    """Makes a random k=8 19x19 network and its info: ``tiny_model(seed=0, feature_set="alphago48", layers=3)``."""
+    return _tiny_model
+
+
+@pytest.fixture(scope="session")
+def make_player() -> Callable[..., EnginePlayer]:
+    """Makes an engine player with a tiny network: ``make_player(model_seed=0, favour=None, **EnginePlayer options)``."""
+    return _make_player

@@ -1,16 +1,17 @@
 """Many games at once: one network forward per move for all the games a player is to move in.
 
-A *player* chooses moves for a batch of positions (:class:`PolicyPlayer` samples from a
+A *player* chooses moves for a batch of positions (:class:`BatchPlayer` samples from a
 policy network, :class:`RandomPlayer` plays uniformly). :func:`play_games` plays N games
 in lockstep, each with its own (black, white) pair of players, and returns every game's
 moves and result plus, for the players asked to record, the positions they decided:
-feature planes (bit-packed), the moves they chose from and the move chosen.
+feature planes (bit-packed as in a dataset's shards, :func:`gopolicy.dataset.format.pack_planes`),
+the moves they chose from and the move chosen.
 
-Players choose among *sensible* moves, AlphaGo's plane 46: legal and not filling one of
-their own true eyes. The policy network has no pass output, so a player passes exactly
-when it has no sensible move; two passes in a row end the game, which is scored by
-Tromp-Taylor area with komi (:meth:`Game.score`). A game still going at ``max_moves``
-(default 2 * size * size, passes included) is stopped and scored as it stands.
+Players choose among the *candidates* and avoid throwing stones away, by the rule the GTP
+engine plays by (:mod:`gopolicy.play.candidates`). The policy network has no pass output,
+so a player passes exactly when no candidate is left; two passes in a row end the game,
+which is scored by Tromp-Taylor area with komi (:meth:`Game.score`). A game still going at
+``max_moves`` (default 2 * size * size, passes included) is stopped and scored as it stands.
 """
 from __future__ import annotations
 
@@ -21,36 +22,19 @@ from typing import Collection, Optional, Protocol, Sequence, Union
 import numpy as np
 import torch
 
+from gopolicy.dataset.format import pack_planes, unpack_rows
+from gopolicy.features import FEATURE_SETS, encode, get_feature_set
 from gopolicy.go.coords import BLACK, WHITE, Move
-from gopolicy.features import FEATURE_SETS, PLANE_NAMES, encode, get_feature_set
-from gopolicy.nn.hardware import native_bf16
+from gopolicy.go.rules import Game
+from gopolicy.nn.hardware import use_bf16
 from gopolicy.nn.modelfile import load_model
 from gopolicy.nn.policy import PolicyNetwork, masked_softmax
-from gopolicy.go.rules import Game
-
-SENSIBLENESS_PLANE = PLANE_NAMES.index("sensibleness")
+from gopolicy.play.candidates import Pick, candidates, choose, greedy, sampler
 
 
-def sensible_mask(game: Game, colour: int, planes: Optional[np.ndarray] = None) -> np.ndarray:
-    """Bool (size*size,): legal for ``colour`` and not one of its own true eyes. Read from
-    plane 46 when ``planes`` (this position's features) has it, else asked of the board."""
-    legal = game.legal_mask(colour)  # superko too, when the game enforces it
-    if planes is not None and planes.shape[0] > SENSIBLENESS_PLANE:
-        return legal & planes[SENSIBLENESS_PLANE].reshape(-1).astype(bool)
-    for point in np.flatnonzero(legal):
-        if game.board.is_true_eye(colour, int(point)):
-            legal[point] = False
-    return legal
-
-
-def sample_rows(probs: np.ndarray, rng: np.random.Generator) -> list[Move]:
-    """One index per row of ``probs`` (B, N), drawn with those (unnormalised) weights; None
-    for a row with no weight. Only indices with weight > 0 can come out."""
-    cumulative = np.cumsum(probs, axis=1, dtype=np.float64)
-    totals = cumulative[:, -1]
-    draws = rng.random(len(probs)) * totals
-    picks = (cumulative <= draws[:, None]).sum(axis=1)
-    return [int(pick) if total > 0 else None for pick, total in zip(picks, totals)]
+def choose_rows(games: Sequence[Game], colours: Sequence[int], weights: np.ndarray, pick: Pick) -> list[Move]:
+    """One move per game by the shared rule (:func:`gopolicy.play.candidates.choose`) from its row of ``weights``."""
+    return [choose(game, colour, row, pick) for game, colour, row in zip(games, colours, weights)]
 
 
 class Player(Protocol):
@@ -60,33 +44,34 @@ class Player(Protocol):
 
     def choose(self, games: Sequence[Game], colours: Sequence[int],
                rng: np.random.Generator) -> tuple[list[Move], Optional[np.ndarray], np.ndarray]:
-        """(moves, planes (B, planes, size, size) uint8 or None, sensible masks (B, size*size) bool)."""
+        """(moves, planes (B, planes, size, size) uint8 or None, candidate masks (B, size*size) bool)."""
 
 
 class RandomPlayer:
-    """Uniformly random among the sensible moves; passes when there is none."""
+    """Uniformly random among the candidates; passes when there is none."""
 
     def __init__(self, name: str = "random"):
         self.name = name
 
     def choose(self, games: Sequence[Game], colours: Sequence[int],
                rng: np.random.Generator) -> tuple[list[Move], None, np.ndarray]:
-        masks = np.stack([sensible_mask(game, colour) for game, colour in zip(games, colours)])
-        return sample_rows(masks.astype(np.float64), rng), None, masks
+        masks = np.stack([candidates(game, colour) for game, colour in zip(games, colours)])
+        return choose_rows(games, colours, masks.astype(np.float64), sampler(rng)), None, masks
 
 
-class PolicyPlayer:
-    """Samples moves from a policy network's probabilities over the sensible moves.
+class BatchPlayer:
+    """Samples moves for a batch of positions from a policy network's probabilities over the candidates.
 
     ``temperature`` T: probabilities proportional to p ** (1 / T), i.e. softmax(logits / T);
     T = 1 is the network's own distribution, T = 0 always plays its most likely move.
     The network is called under ``torch.no_grad`` and not put into eval or train mode, in bf16
-    autocast where ``bf16`` (default: where the device computes bf16 natively; 3-4x faster on
-    such a CPU) and its weights are fp32.
+    autocast where ``precision`` resolves to bf16 on the network's device
+    (:func:`gopolicy.nn.hardware.use_bf16`; "auto": where it computes bf16 natively, 3-4x
+    faster on such a CPU) and its weights are fp32.
     """
 
     def __init__(self, model: PolicyNetwork, feature_set: str, temperature: float = 1.0,
-                 name: str = "policy", bf16: Optional[bool] = None):
+                 name: str = "policy", precision: str = "auto"):
         if not temperature >= 0:
             raise ValueError(f"temperature must be >= 0, got {temperature!r}")
         self.features = get_feature_set(feature_set)
@@ -95,17 +80,17 @@ class PolicyPlayer:
                              f"but the network reads {model.planes}")
         self.model, self.temperature, self.name = model, float(temperature), name
         self.device = next(model.parameters()).device
-        self.bf16 = native_bf16(self.device) if bf16 is None else bf16
+        self.bf16 = use_bf16(precision, self.device)
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike], temperature: float = 1.0,
-                  name: Optional[str] = None, bf16: Optional[bool] = None) -> "PolicyPlayer":
+                  name: Optional[str] = None, precision: str = "auto") -> "BatchPlayer":
         """A player for the model file at ``path`` (ModelFileError, naming it, if unusable)."""
         model, info = load_model(path)
-        return cls(model.float(), info.feature_set, temperature, name or os.path.basename(path), bf16)
+        return cls(model.float(), info.feature_set, temperature, name or os.path.basename(path), precision)
 
     @classmethod
-    def for_network(cls, model: PolicyNetwork, temperature: float = 1.0, name: str = "policy") -> "PolicyPlayer":
+    def for_network(cls, model: PolicyNetwork, temperature: float = 1.0, name: str = "policy") -> "BatchPlayer":
         """A player for a bare network, its feature set told by its number of input planes."""
         matching = [fs.name for fs in FEATURE_SETS.values() if fs.planes == model.planes]
         if len(matching) != 1:
@@ -116,16 +101,15 @@ class PolicyPlayer:
     def choose(self, games: Sequence[Game], colours: Sequence[int],
                rng: np.random.Generator) -> tuple[list[Move], np.ndarray, np.ndarray]:
         planes = np.stack([encode(game, colour, self.features) for game, colour in zip(games, colours)])
-        masks = np.stack([sensible_mask(game, colour, p) for game, colour, p in zip(games, colours, planes)])
+        masks = np.stack([candidates(game, colour, p) for game, colour, p in zip(games, colours, planes)])
         weight = next(self.model.parameters())
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
             logits = self.model(torch.from_numpy(planes).to(self.device, weight.dtype)).float().cpu()
         legal = torch.from_numpy(masks)
         if self.temperature == 0:
-            best = logits.masked_fill(~legal, float("-inf")).argmax(1).tolist()
-            return [move if masks[i].any() else None for i, move in enumerate(best)], planes, masks
+            return choose_rows(games, colours, masked_softmax(logits, legal).numpy(), greedy), planes, masks
         probs = masked_softmax(logits / self.temperature, legal).numpy()
-        return sample_rows(probs, rng), planes, masks
+        return choose_rows(games, colours, probs, sampler(rng)), planes, masks
 
 
 @dataclass
@@ -133,8 +117,9 @@ class PlayedGame:
     """One finished game. ``winner``: BLACK, WHITE or 0 for a draw; ``stopped``: it reached
     the move cap and was scored as it stood. The decision arrays hold the positions where
     a recorded player chose a point (forced passes are not decisions): ``packed_planes``
-    (n, planes, ceil(size*size / 8)) from :func:`pack_planes`, ``masks`` (n, size*size) the
-    sensible moves it chose among, ``actions`` (n,) the flat points chosen, ``colours`` (n,)."""
+    (n, packed bytes) from :func:`gopolicy.dataset.format.pack_planes` of ``plane_count``
+    planes, ``masks`` (n, size*size) the candidates it chose among, ``actions`` (n,) the flat
+    points chosen, ``colours`` (n,)."""
 
     size: int
     komi: float
@@ -144,6 +129,7 @@ class PlayedGame:
     score: float
     winner: int
     stopped: bool
+    plane_count: int
     packed_planes: np.ndarray = field(repr=False)
     masks: np.ndarray = field(repr=False)
     actions: np.ndarray = field(repr=False)
@@ -151,21 +137,11 @@ class PlayedGame:
 
     def planes(self) -> np.ndarray:
         """The recorded decisions' feature planes, uint8 (n, planes, size, size)."""
-        return unpack_planes(self.packed_planes, self.size)
+        return unpack_rows(self.packed_planes, self.plane_count, self.size)
 
     def outcome(self, colour: int) -> int:
         """+1 if ``colour`` won, -1 if it lost, 0 for a draw."""
         return 0 if self.winner == 0 else (1 if self.winner == colour else -1)
-
-
-def pack_planes(planes: np.ndarray) -> np.ndarray:
-    """uint8 0/1 (..., planes, size, size) -> (..., planes, ceil(size*size / 8)), 8 points a byte."""
-    return np.packbits(planes.reshape(*planes.shape[:-2], -1), axis=-1)
-
-
-def unpack_planes(packed: np.ndarray, size: int) -> np.ndarray:
-    """The inverse of :func:`pack_planes`."""
-    return np.unpackbits(packed, axis=-1, count=size * size).reshape(*packed.shape[:-1], size, size)
 
 
 class _Recorder:
@@ -176,9 +152,11 @@ class _Recorder:
         self.masks: list[np.ndarray] = []
         self.actions: list[int] = []
         self.colours: list[int] = []
+        self.plane_count = 0
 
     def add(self, planes: np.ndarray, mask: np.ndarray, action: int, colour: int) -> None:
-        self.planes.append(pack_planes(planes))
+        self.planes.append(pack_planes(planes[None])[0])
+        self.plane_count = len(planes)
         self.masks.append(mask)
         self.actions.append(action)
         self.colours.append(colour)
@@ -190,7 +168,7 @@ class _Recorder:
         return PlayedGame(
             size=game.size, komi=game.komi, black=black, white=white, moves=list(game.history), score=score,
             winner=BLACK if score > 0 else WHITE if score < 0 else 0, stopped=stopped,
-            packed_planes=np.zeros((0, 0, (points + 7) // 8), np.uint8) if empty else np.stack(self.planes),
+            plane_count=self.plane_count, packed_planes=np.zeros((0, 0), np.uint8) if empty else np.stack(self.planes),
             masks=np.zeros((0, points), bool) if empty else np.stack(self.masks),
             actions=np.asarray(self.actions, np.int64), colours=np.asarray(self.colours, np.int8))
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from gopolicy.go.coords import BLACK, WHITE
 from gopolicy.errors import GopolicyError
-from gopolicy.play.selfplay import PlayedGame, PolicyPlayer, alternating_seats, play_games
+from gopolicy.play.selfplay import BatchPlayer, PlayedGame, alternating_seats, play_games
 
 
 def wilson_interval(successes: float, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -53,7 +53,7 @@ def summarise(games: list[PlayedGame]) -> dict:
             "stopped_at_move_cap": sum(g.stopped for g in games)}
 
 
-def duel(player_a: PolicyPlayer, player_b: PolicyPlayer, games: int, size: int, komi: float = 7.5,
+def duel(player_a: BatchPlayer, player_b: BatchPlayer, games: int, size: int, komi: float = 7.5,
          max_moves: Optional[int] = None, batch: int = 64, seed: Optional[int] = None,
          progress: bool = False) -> list[PlayedGame]:
     """Plays ``games`` games, A Black in the even-numbered ones (0-based), ``batch`` at a time."""
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
         raise GopolicyError("--temperature must be >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
-    a = PolicyPlayer.from_file(args.model_a, args.temperature, name="A")
-    b = PolicyPlayer.from_file(args.model_b, args.temperature, name="B")
+    a = BatchPlayer.from_file(args.model_a, args.temperature, name="A")
+    b = BatchPlayer.from_file(args.model_b, args.temperature, name="B")
     size = args.size or a.model.board_size
     for path, player in ((args.model_a, a), (args.model_b, b)):
         if player.model.board_size != size:

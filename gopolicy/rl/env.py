@@ -29,9 +29,11 @@ player's move) and **against an opponent** that moves by itself right after the 
 at reset when the agent is White), so a single-agent RL library can train against it.
 ``opponent`` is a callable ``(game, colour, mask) -> action`` (``game`` a copy of the
 :class:`~gopolicy.go.rules.Game`, ``mask`` as in ``info["action_mask"]``, ``action`` an int or
-None for a pass), ``"random"`` (uniform over the moves that are legal and do not fill its
-own true eyes, passing when there is none), a :class:`~gopolicy.nn.policy.PolicyNetwork`,
-a model file's path, or a :mod:`gopolicy.play.selfplay` player. An opponent with a
+None for a pass), ``"random"`` (uniform over its candidates, passing when there is none), a
+:class:`~gopolicy.nn.policy.PolicyNetwork`, a model file's path, or a :mod:`gopolicy.play.selfplay`
+player. Every built-in opponent chooses by the rule the GTP engine plays by
+(:mod:`gopolicy.play.candidates`: legal, no repeated position, no own true eye, no stones
+thrown away). An opponent with a
 ``seed(generator)`` method is handed ``env.np_random`` on ``reset(seed=...)`` (and at the
 first reset), which makes whole episodes reproducible from the seed.
 
@@ -46,10 +48,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from gopolicy.go.board_image import board_image
-from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, opponent as other_colour, parse_colour, to_gtp
 from gopolicy.errors import IllegalMoveError
 from gopolicy.features import encode, get_feature_set
+from gopolicy.go.board_image import board_image
+from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, colour_title, parse_colour, to_gtp
+from gopolicy.go.coords import opponent as other_colour
 from gopolicy.go.rules import Game
 
 ENV_ID = "gopolicy/Go-v0"
@@ -81,15 +84,15 @@ def make_opponent(spec: Any) -> Optional[Opponent]:
     """``opponent=`` in any of its accepted forms -> a callable (None: self-play)."""
     if spec is None:
         return None
-    from gopolicy.play import selfplay  # imports torch: only when there is an opponent
     from gopolicy.nn.policy import PolicyNetwork
+    from gopolicy.play import selfplay  # imports torch: only when there is an opponent
 
     if isinstance(spec, str) and spec == "random":
         return PlayerOpponent(selfplay.RandomPlayer())
     if isinstance(spec, PolicyNetwork):
-        return PlayerOpponent(selfplay.PolicyPlayer.for_network(spec))
+        return PlayerOpponent(selfplay.BatchPlayer.for_network(spec))
     if isinstance(spec, (str, os.PathLike)):
-        return PlayerOpponent(selfplay.PolicyPlayer.from_file(spec))
+        return PlayerOpponent(selfplay.BatchPlayer.from_file(spec))
     if hasattr(spec, "choose"):
         return PlayerOpponent(spec)
     if callable(spec):
@@ -187,7 +190,7 @@ class GoEnv(gym.Env):
     def board_text(self) -> str:
         """The board (``X`` black, ``O`` white) and a line saying who is to move."""
         last = self.game.last_move
-        status = f"move {self.game.move_number}, {'Black' if self.game.to_move == BLACK else 'White'} to play"
+        status = f"move {self.game.move_number}, {colour_title(self.game.to_move)} to play"
         if last is not None:
             status += f", last {colour_letter(last[0]).upper()} {to_gtp(last[1], self.size)}"
         if self.game.is_over:

@@ -49,7 +49,8 @@ from gopolicy.errors import GopolicyError
 from gopolicy.nn.hardware import PRECISIONS, use_bf16
 from gopolicy.nn.modelfile import load_model, save_model, weights_digest
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.play.selfplay import PlayedGame, PolicyPlayer, alternating_seats, play_games, unpack_planes
+from gopolicy.dataset.format import unpack_rows
+from gopolicy.play.selfplay import BatchPlayer, PlayedGame, alternating_seats, play_games
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -108,7 +109,7 @@ def reinforce_update(model: PolicyNetwork, optimizer: torch.optim.Optimizer, gam
     total = 0.0
     for start in range(0, len(actions), TRAIN_CHUNK):
         part = slice(start, start + TRAIN_CHUNK)
-        planes = unpack_planes(packed[part], size)
+        planes = unpack_rows(packed[part], games[0].plane_count, size)
         with torch.autocast(weight.device.type, torch.bfloat16, enabled=bf16):
             logits = model(torch.from_numpy(planes).to(weight.device, weight.dtype)).float() / temperature
         legal = torch.from_numpy(masks[part]).to(logits.device)
@@ -152,8 +153,8 @@ class Run:
         self.iteration, self.games_played = 0, 0
         self.pool: list[str] = []  # file names in pool/
         self.bf16 = use_bf16(settings.precision, next(model.parameters()).device)
-        self.learner = PolicyPlayer(model, feature_set, settings.temperature, name="learner", bf16=self.bf16)
-        self._opponents: dict[str, PolicyPlayer] = {}
+        self.learner = BatchPlayer(model, feature_set, settings.temperature, name="learner", precision=settings.precision)
+        self._opponents: dict[str, BatchPlayer] = {}
 
     # state --------------------------------------------------------------------------
     def state(self) -> dict:
@@ -239,12 +240,12 @@ class Run:
         save_model(path, self.model, self.feature_set, self.provenance())
         return path
 
-    def _opponent(self, name: str) -> PolicyPlayer:
+    def _opponent(self, name: str) -> BatchPlayer:
         if name not in self._opponents:
             if len(self._opponents) >= 4:  # a few loaded at most
                 self._opponents.pop(next(iter(self._opponents)))
-            self._opponents[name] = PolicyPlayer.from_file(self.dir / POOL_DIR / name, self.settings.temperature, name,
-                                                               bf16=self.bf16)
+            self._opponents[name] = BatchPlayer.from_file(self.dir / POOL_DIR / name, self.settings.temperature, name,
+                                                              precision=self.settings.precision)
         return self._opponents[name]
 
     # one iteration -------------------------------------------------------------------

@@ -14,10 +14,12 @@ import pytest
 import torch
 
 from gopolicy.go.coords import WHITE, from_gtp
-from gopolicy.gtp.engine import GOGUI_COMMANDS, BackgroundPlayer, _no_model
-from gopolicy.gtp.protocol import GtpEngine, parse_line
+from gopolicy.gtp import GtpEngine
+from gopolicy.gtp.analysis import GOGUI_COMMANDS, HEAT_COLOURS
+from gopolicy.gtp.engine import _no_model
+from gopolicy.gtp.loading import BackgroundPlayer
+from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import save_model
-from conftest import make_player, tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "gtp_engine.py"
@@ -73,7 +75,7 @@ class EngineProcess:
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
+def model_path(tmp_path_factory, tiny_model) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     model, info = tiny_model()
     save_model(path, model, info.feature_set)
@@ -240,7 +242,7 @@ def setup_board(engine: GtpEngine, size: int, diagram: str = "", komi: float = 0
 
 
 @pytest.fixture
-def engine() -> GtpEngine:
+def engine(make_player) -> GtpEngine:
     torch.set_num_threads(1)
     return GtpEngine(make_player())
 
@@ -272,7 +274,7 @@ def test_final_score_on_a_hand_built_board(engine):
     assert ok(engine, "final_score") == "B+4.5"
 
 
-def test_genmove_avoids_its_eye_and_passes_when_nothing_sensible_is_left():
+def test_genmove_avoids_its_eye_and_passes_when_nothing_sensible_is_left(make_player):
     engine = GtpEngine(make_player(favour=("A5", 5)))
     setup_board(engine, 5, """
         .X.X.
@@ -288,7 +290,7 @@ def test_genmove_avoids_its_eye_and_passes_when_nothing_sensible_is_left():
     assert ok(engine, "genmove W") == "pass", "and suicide for white"
 
 
-def test_genmove_never_plays_an_illegal_move_on_hand_built_positions():
+def test_genmove_never_plays_an_illegal_move_on_hand_built_positions(make_player):
     ko = """
         .....
         .XO..
@@ -436,13 +438,19 @@ def test_gogui_analyze_commands_and_their_output(engine):
     setup_board(engine, 9, komi=7.5)
     ok(engine, "play B E5")
     heat = ok(engine, "gopolicy-policy_heatmap w").splitlines()
-    assert heat[0].startswith("INFLUENCE ") and heat[1].startswith("TEXT ")
-    pairs = heat[0].split()[1:]
-    values = {pairs[i]: float(pairs[i + 1]) for i in range(0, len(pairs), 2)}
-    assert all(-1 <= x < 0 for x in values.values()), "white to play: negative (white) squares"
-    assert min(values.values()) == -1 and "E5" not in values
+    assert all(line.startswith("COLOR #") for line in heat[:-1]) and heat[-1].startswith("TEXT best ")
+    shown = {line.split()[1]: line.split()[2:] for line in heat[:-1]}
+    assert set(shown) <= {colour for _, colour in HEAT_COLOURS}
+    best = heat[-1].split()[2]
+    assert shown[HEAT_COLOURS[0][1]][:1] == [best] or best in shown[HEAT_COLOURS[0][1]], "the best move: the strongest colour"
+    assert "E5" not in sum(shown.values(), []), "an occupied point has no colour"
+    ok(engine, "play W D5")
+    black = ok(engine, "gopolicy-policy_heatmap b").splitlines()
+    assert black[0].startswith(f"COLOR {HEAT_COLOURS[0][1]} "), "the same colours whichever colour is to play"
+    ok(engine, "undo")
     top = ok(engine, "gopolicy-policy_top").splitlines()[0].split()
     assert top[0] == "LABEL" and len(top) == 1 + 2 * 10 and all(x.endswith("%") for x in top[2::2])
+    assert "0.0%" not in top
     board = [row.split() for row in ok(engine, "gopolicy-policy_board W").splitlines()]
     assert len(board) == 9 and all(len(row) == 9 for row in board)
     assert float(board[4][4]) == 0, "E5 is occupied"

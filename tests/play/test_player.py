@@ -1,16 +1,16 @@
-"""PolicyPlayer: the moves it never plays, greedy and sampled choice, symmetry averaging,
+"""EnginePlayer: the moves it never plays, greedy and sampled choice, symmetry averaging,
 passing, resigning, clean-up, and the bias mapping that lets a 19x19 network play 2..25."""
 import numpy as np
-from conftest import make_player, tiny_model
 import pytest
 import torch
 
-from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.go import symmetry
-from gopolicy.nn.modelfile import ModelInfo
-from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.play.player import RESIGN, PolicyPlayer, bias_lines, resize_network, throws_stones_away
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.go.rules import Game
+from gopolicy.nn.board_size import bias_lines, resize_network
+from gopolicy.nn.modelfile import ModelInfo
+from gopolicy.play.candidates import throws_stones_away
+from gopolicy.play.player import RESIGN, EnginePlayer
 
 
 def position(diagram: str, komi: float = 0.0, **rules) -> Game:
@@ -28,7 +28,7 @@ def position(diagram: str, komi: float = 0.0, **rules) -> Game:
 
 
 @pytest.fixture(scope="module")
-def player() -> PolicyPlayer:
+def player(make_player) -> EnginePlayer:
     return make_player()
 
 
@@ -53,7 +53,7 @@ def test_bias_lines_follow_the_distance_from_the_nearer_edge():
 
 
 @pytest.mark.parametrize("size", [9, 13, 25])
-def test_resized_network_maps_the_bias_and_shares_the_convolutions(size):
+def test_resized_network_maps_the_bias_and_shares_the_convolutions(size, tiny_model):
     model, _ = tiny_model()
     with torch.no_grad():
         model.point_bias.bias.copy_(torch.arange(361.0).reshape(1, 19, 19))
@@ -120,7 +120,7 @@ def test_simple_ko_recapture_is_masked(player):
     assert player.candidates(game, WHITE)[v("E5", game)]
 
 
-def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(player):
+def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(player, make_player):
     game = position("""
         . . . . .
         . X O . .
@@ -138,7 +138,7 @@ def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(
     assert move is not None and move != v("B3", game)
 
 
-def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to():
+def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to(make_player):
     game = position("""
         . X . . .
         X X . . .
@@ -152,7 +152,7 @@ def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to():
     assert move is not None and move != v("A5", game)
 
 
-def test_genmove_does_not_throw_a_group_away():
+def test_genmove_does_not_throw_a_group_away(make_player):
     game = position("""
         . . . . .
         . . . . .
@@ -210,7 +210,7 @@ def test_greedy_plays_the_most_probable_candidate(player):
     assert len({player.genmove(game, WHITE) for _ in range(5)}) == 1
 
 
-def test_temperature_samples_in_proportion_and_a_tiny_one_is_greedy():
+def test_temperature_samples_in_proportion_and_a_tiny_one_is_greedy(make_player):
     game = Game(9)
     warm = make_player(temperature=1.0, seed=1)
     probs = warm.policy(game, BLACK)
@@ -223,13 +223,13 @@ def test_temperature_samples_in_proportion_and_a_tiny_one_is_greedy():
         make_player(temperature=-1.0)
 
 
-def test_the_same_seed_samples_the_same_moves():
+def test_the_same_seed_samples_the_same_moves(make_player):
     game = Game(9)
     first, second = make_player(temperature=1.0, seed=7), make_player(temperature=1.0, seed=7)
     assert [first.genmove(game, BLACK) for _ in range(30)] == [second.genmove(game, BLACK) for _ in range(30)]
 
 
-def test_symmetry_averaging_is_equivariant():
+def test_symmetry_averaging_is_equivariant(make_player):
     black, white = ["C3", "D5", "G7", "E2"], ["F4", "C7", "B2"]
     plain, averaged = make_player(model_seed=3), make_player(model_seed=3, symmetries=True)
     results = {}
@@ -239,7 +239,7 @@ def test_symmetry_averaging_is_equivariant():
         game.setup(black=[int(perm[from_gtp(x, 9)]) for x in black], white=[int(perm[from_gtp(x, 9)]) for x in white])
         results[s] = (perm, plain.policy(game, BLACK), averaged.policy(game, BLACK))
     perm0, plain0, averaged0 = results[0]
-    for s, (perm, plain_s, averaged_s) in results.items():
+    for perm, _, averaged_s in results.values():
         np.testing.assert_allclose(averaged_s[perm], averaged0, atol=1e-6)
     assert any(np.abs(plain_s[perm] - plain0).max() > 1e-4 for perm, plain_s, _ in results.values()), \
         "a single random network is not symmetric by itself"
@@ -288,7 +288,7 @@ def test_after_two_passes_genmove_still_answers_sensibly(player):
     assert move is None or player.candidates(game, BLACK)[move]
 
 
-def test_cleanup_captures_dead_stones_instead_of_passing():
+def test_cleanup_captures_dead_stones_instead_of_passing(make_player):
     game = position("""
         . . . . . . .
         . . . . . . .
@@ -311,7 +311,7 @@ def test_cleanup_captures_dead_stones_instead_of_passing():
     assert player.genmove(game, BLACK, cleanup=True) is None, "nothing left to capture"
 
 
-def test_cleanup_leaves_living_groups_alone():
+def test_cleanup_leaves_living_groups_alone(make_player):
     game = position("""
         . O . O . . .
         O O O O X . .
@@ -326,7 +326,7 @@ def test_cleanup_leaves_living_groups_alone():
     assert move is None, "white's group has two eyes: E7 is only a liberty, not a way to capture it"
 
 
-def test_resigns_only_when_asked_and_hopeless():
+def test_resigns_only_when_asked_and_hopeless(make_player):
     game = position("""
         O O O O O O O O O
         O O O O O O O O O
@@ -352,24 +352,24 @@ def test_resigns_only_when_asked_and_hopeless():
 # -- precision --------------------------------------------------------------------------------
 
 
-def test_bf16_converts_a_copy_and_fp32_keeps_the_model():
+def test_bf16_converts_a_copy_and_fp32_keeps_the_model(tiny_model):
     model, info = tiny_model()
-    half = PolicyPlayer(model, info, bf16=True)
+    half = EnginePlayer(model, info, precision="bf16")
     assert half.model.conv1.weight.dtype == torch.bfloat16 and model.conv1.weight.dtype == torch.float32
-    full = PolicyPlayer(model, info, bf16=False)
+    full = EnginePlayer(model, info, precision="fp32")
     assert full.model is model
     game = Game(19)
     np.testing.assert_allclose(half.policy(game, BLACK), full.policy(game, BLACK), atol=2e-3)
 
 
-def test_a_network_that_reads_other_planes_than_its_feature_set_is_refused():
+def test_a_network_that_reads_other_planes_than_its_feature_set_is_refused(tiny_model):
     model, info = tiny_model()
     wrong = ModelInfo(info.architecture, "alphago4", {}, 1, "test")
     with pytest.raises(ValueError):
-        PolicyPlayer(model, wrong)
+        EnginePlayer(model, wrong)
 
 
-def test_a_four_plane_network_plays_too():
+def test_a_four_plane_network_plays_too(tiny_model):
     model, info = tiny_model(feature_set="alphago4")
-    player = PolicyPlayer(model, info, bf16=False)
+    player = EnginePlayer(model, info, precision="fp32")
     assert player.genmove(Game(9), BLACK) is not None

@@ -11,12 +11,12 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-from gopolicy.go.coords import BLACK, WHITE, from_gtp
-from gopolicy.rl.env import ENV_ID, GoEnv
 from gopolicy.errors import IllegalMoveError
 from gopolicy.features import encode
-from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.go.rules import Game
+from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.rl.env import ENV_ID, GoEnv
 
 torch.set_num_threads(1)
 
@@ -199,8 +199,10 @@ def test_render_ansi_and_rgb_array():
     env.step(from_gtp("G7", 9))
     image = env.render()
     assert image.shape == (240, 240, 3) and image.dtype == np.uint8
-    pixel = lambda vertex, dy=0, dx=0: image[24 + (8 - (from_gtp(vertex, 9) // 9)) * 24 + dy,
-                                              24 + (from_gtp(vertex, 9) % 9) * 24 + dx].astype(int)
+
+    def pixel(vertex, dy=0, dx=0):
+        return image[24 + (8 - (from_gtp(vertex, 9) // 9)) * 24 + dy, 24 + (from_gtp(vertex, 9) % 9) * 24 + dx].astype(int)
+
     assert pixel("C3", 6, 6).max() < 60  # inside the black stone
     assert pixel("G7", 6, 6).min() > 200  # inside the white stone
     red = pixel("G7")

@@ -22,7 +22,9 @@ from gopolicy.nn.modelfile import load_model, save_model
 from gopolicy.nn.policy import PolicyNetwork, masked_softmax
 from gopolicy.rl.reinforce import reinforce_update
 from gopolicy.go.rules import Game
-from gopolicy.play.selfplay import PlayedGame, pack_planes, sensible_mask
+from gopolicy.dataset.format import pack_planes
+from gopolicy.play.candidates import candidates
+from gopolicy.play.selfplay import PlayedGame
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -138,13 +140,13 @@ def hand_made_game(winner: int) -> PlayedGame:
     """Two Black decisions (E5, then F6 after White's D4) in a game ``winner`` won."""
     game, planes, masks, actions = Game(9), [], [], []
     for move, reply in ((40, 30), (50, None)):
-        planes.append(pack_planes(encode(game, BLACK, "alphago4")))
-        masks.append(sensible_mask(game, BLACK))
+        planes.append(pack_planes(encode(game, BLACK, "alphago4")[None])[0])
+        masks.append(candidates(game, BLACK))
         actions.append(move)
         game.play(BLACK, move)
         game.play(WHITE, reply)
     return PlayedGame(9, 7.5, "learner", "other", list(game.history), 1.0 if winner == BLACK else -1.0, winner,
-                      False, np.stack(planes), np.stack(masks), np.array(actions), np.array([BLACK, BLACK], np.int8))
+                      False, 4, np.stack(planes), np.stack(masks), np.array(actions), np.array([BLACK, BLACK], np.int8))
 
 
 def chosen_log_probs(model: PolicyNetwork, played: PlayedGame) -> torch.Tensor:
