@@ -1,0 +1,78 @@
+"""The networks as the search's judge: priors from a policy network, values from a value network.
+
+:class:`NetworkEvaluator` implements :class:`gopolicy.play.search.Evaluator`: for a batch of
+positions it encodes the feature planes once (the value network's ``alphago49`` planes begin
+with the policy network's 48), runs both networks in one pass each (bf16 where the hardware
+computes it natively), and spreads the policy over the shared candidate moves
+(:func:`gopolicy.play.candidates.candidates`), the same moves the raw policy chooses from.
+The policy network has no pass output: a pass gets a small fixed prior, and all of it when
+no candidate is left.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from gopolicy.features import encode, get_feature_set
+from gopolicy.go.rules import Game
+from gopolicy.nn.policy import PolicyNetwork, masked_softmax
+from gopolicy.nn.value import ValueNetwork
+from gopolicy.play.candidates import candidates
+
+PASS_PRIOR = 0.01  # a pass's share of the prior while there are candidates
+
+
+class NetworkEvaluator:
+    """Priors and values for the search from a policy and a value network (both for one board size)."""
+
+    def __init__(self, policy: PolicyNetwork, policy_features: str, value: ValueNetwork, value_features: str, *,
+                 bf16: bool = False, device: torch.device | str = "cpu", pass_prior: float = PASS_PRIOR):
+        if policy.board_size != value.board_size:
+            raise ValueError(f"the policy network is for {policy.board_size}x{policy.board_size}, "
+                             f"the value network for {value.board_size}x{value.board_size}")
+        self.policy, self.value = policy.eval(), value.eval()
+        policy_set, value_set = get_feature_set(policy_features), get_feature_set(value_features)
+        if policy.planes != policy_set.planes or value.planes != value_set.planes:
+            raise ValueError("a network's input planes do not match its feature set")
+        self.features = max(policy_set, value_set, key=lambda s: s.planes).name  # feature sets are prefixes of one another
+        self.policy_planes, self.value_planes = policy_set.planes, value_set.planes
+        self.size = policy.board_size
+        self.bf16, self.device, self.pass_prior = bf16, torch.device(device), pass_prior
+
+    def _autocast(self):
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def planes(self, games: Sequence[Game]) -> np.ndarray:
+        """The feature planes (N, planes, size, size) uint8 of each game for its colour to move."""
+        batch = np.empty((len(games), max(self.policy_planes, self.value_planes), self.size, self.size), np.uint8)
+        for row, game in zip(batch, games):
+            encode(game, game.to_move, self.features, out=row)
+        return batch
+
+    @torch.no_grad()
+    def run_networks(self, planes: np.ndarray, candidate_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Move probabilities over the candidates (N, size*size) and values (N,): the bare
+        network passes (what ``scripts/bench_search.py`` compares the search against)."""
+        x = torch.from_numpy(planes).to(self.device).float()
+        with self._autocast():
+            logits = self.policy(x[:, : self.policy_planes])
+            values = self.value(x[:, : self.value_planes])
+        probs = masked_softmax(logits, torch.from_numpy(candidate_mask).to(self.device))
+        return probs.cpu().numpy().astype(np.float64), values.float().clamp(-1, 1).cpu().numpy()
+
+    def evaluate(self, games: Sequence[Game]) -> tuple[np.ndarray, np.ndarray]:
+        if any(game.size != self.size for game in games):
+            raise ValueError(f"these networks play {self.size}x{self.size} only")
+        planes = self.planes(games)
+        mask = np.stack([candidates(game, game.to_move, row) for game, row in zip(games, planes)])
+        probs, values = self.run_networks(planes, mask)
+        priors = np.zeros((len(games), self.size * self.size + 1))
+        has_moves = mask.any(axis=1)
+        priors[:, :-1] = probs * (1 - self.pass_prior)
+        priors[:, -1] = np.where(has_moves, self.pass_prior, 1.0)
+        return priors, values

@@ -1,0 +1,67 @@
+"""NetworkEvaluator: priors over the shared candidates plus a pass, values in range, one batch."""
+import numpy as np
+import pytest
+import torch
+
+from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.go.rules import Game
+from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.nn.value import ValueNetwork
+from gopolicy.play.candidates import candidates
+from gopolicy.play.evaluator import PASS_PRIOR, NetworkEvaluator
+from gopolicy.play.search import Search
+
+
+@pytest.fixture(scope="module")
+def evaluator():
+    torch.manual_seed(0)
+    policy = PolicyNetwork(planes=48, filters=8, layers=3, board_size=19)
+    value = ValueNetwork(planes=49, filters=8, layers=3, board_size=19, hidden=16)
+    return NetworkEvaluator(policy, "alphago48", value, "alphago49")
+
+
+def opening() -> Game:
+    game = Game(19, 7.5)
+    for colour, vertex in ((BLACK, "D4"), (WHITE, "Q16"), (BLACK, "D16")):
+        game.play(colour, from_gtp(vertex, 19))
+    return game
+
+
+def test_priors_cover_the_candidates_and_a_pass(evaluator):
+    games = [Game(19, 7.5), opening()]
+    priors, values = evaluator.evaluate(games)
+    assert priors.shape == (2, 362) and values.shape == (2,)
+    assert np.allclose(priors.sum(axis=1), 1.0)
+    assert (np.abs(values) <= 1).all()
+    for game, prior in zip(games, priors):
+        allowed = candidates(game, game.to_move)
+        assert (prior[:-1][~allowed] == 0).all() and (prior[:-1][allowed] > 0).all()
+        assert prior[-1] == pytest.approx(PASS_PRIOR)
+
+
+def test_with_no_candidate_only_a_pass_remains(evaluator):
+    game = Game(19, 7.5)
+    everything_but_eyes = [p for p in range(361) if p % 19 % 2 == 0 or p // 19 % 2 == 0]  # single-point eyes elsewhere
+    game.setup(black=everything_but_eyes)
+    priors, _ = evaluator.evaluate([game])
+    assert priors[0, -1] == 1.0 and priors[0, :-1].sum() == 0
+
+
+def test_other_sizes_are_refused(evaluator):
+    with pytest.raises(ValueError, match="19x19"):
+        evaluator.evaluate([Game(9, 7.5)])
+
+
+def test_mismatched_networks_are_refused():
+    policy = PolicyNetwork(planes=48, filters=4, layers=3, board_size=19)
+    with pytest.raises(ValueError, match="9x9"):
+        NetworkEvaluator(policy, "alphago48", ValueNetwork(planes=49, filters=4, layers=3, board_size=9), "alphago49")
+    with pytest.raises(ValueError, match="planes"):
+        NetworkEvaluator(policy, "alphago48", ValueNetwork(planes=48, filters=4, layers=3), "alphago49")
+
+
+def test_search_runs_on_the_networks(evaluator):
+    game = opening()
+    result = Search(evaluator, batch_size=4).run(game, playouts=16)
+    assert result.playouts == 16 and result.visits == 16
+    assert result.move is None or candidates(game, game.to_move)[result.move]
