@@ -87,8 +87,8 @@ from typing import Iterator, Optional, Union
 import numpy as np
 
 from gopolicy.go.coords import colour_letter, move_to_point, parse_colour
-from gopolicy.sgf.records import GameRecord, read_game, replay
 from gopolicy.go.rules import Board, Game
+from gopolicy.sgf.records import GameRecord, read_game, replay
 
 ALL_PLANES = 49  # the most the compiled core computes
 

@@ -2,6 +2,9 @@
 
     python scripts/bench_features.py [ARCHIVE] [--games N] [--features alphago48]
 
+Default ARCHIVE: the bundled sample, data/sample/kgs-sample.tar.gz; the README's figures
+come from ../shared/data/kgs6d-human-train.tar.gz.
+
 Reads N games into memory first (archive decompression is not timed), then times:
   * game_planes(sgf bytes): SGF parsing + replay + planes + a copy per position;
   * replay + planes into one buffer, records parsed beforehand;
@@ -18,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from gopolicy.features import encode, game_planes, get_feature_set  # noqa: E402
 from gopolicy.sgf.archives import iter_sgf  # noqa: E402
-from gopolicy.features import get_feature_set, game_planes  # noqa: E402
 from gopolicy.sgf.records import read_game, replay  # noqa: E402
 
-DEFAULT_ARCHIVE = "/work/shared/data/kgs6d-human-train.tar.gz"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ARCHIVE = str(REPO / "data" / "sample" / "kgs-sample.tar.gz")  # in the checkout; the README passes the KGS set
 
 
 def timed(label: str, positions: int, run) -> None:
@@ -43,7 +47,8 @@ def main() -> None:
     games = [data for _, data in itertools.islice(iter_sgf([args.archive]), args.games)]
     records = [read_game(data) for data in games]
     positions = sum(len(record.moves) for record in records)
-    planes = get_feature_set(args.features).planes
+    features = get_feature_set(args.features)
+    planes = features.planes
     print(f"{len(games)} games, {positions} positions, {args.features} ({planes} planes), {args.archive}")
 
     def with_parsing() -> int:
@@ -54,7 +59,7 @@ def main() -> None:
         for record in records:
             buffer = np.empty((planes, record.size, record.size), np.uint8)
             for game, colour, _ in replay(record):
-                game.board.planes(colour, buffer)
+                encode(game, colour, features, out=buffer)
                 count += 1
         return count
 

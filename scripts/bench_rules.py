@@ -9,7 +9,8 @@ One process, one thread (``--cpu K`` also pins the process to core K).
 
     python scripts/bench_rules.py [ARCHIVE] [--games 1000] [--repeats 5] [--superko] [--cpu 0]
 
-Default archive: /work/shared/data/kgs6d-human-train.tar.gz (19x19 KGS games).
+Default archive: the bundled sample, data/sample/kgs-sample.tar.gz (222 19x19 KGS games); the README's
+figures come from ../shared/data/kgs6d-human-train.tar.gz.
 """
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.errors import RecordError  # noqa: E402
-from gopolicy.sgf.records import GameRecord, read_game  # noqa: E402
 from gopolicy.go.rules import Board, Game  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
+from gopolicy.sgf.records import GameRecord, read_game  # noqa: E402
 
-DEFAULT_ARCHIVE = "/work/shared/data/kgs6d-human-train.tar.gz"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ARCHIVE = str(REPO / "data" / "sample" / "kgs-sample.tar.gz")  # in the checkout; the README passes the KGS set
 
 # One game, ready to replay: size, then a list of steps, each either
 # ("setup", black, white, empty) or (colour, move).

@@ -17,12 +17,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the reference lives with the tests
-from gopolicy.sgf.archives import iter_sgf  # noqa: E402
-from gopolicy.go.coords import to_gtp  # noqa: E402
+from reference_features import reference_planes  # noqa: E402
+
 from gopolicy.errors import RecordError  # noqa: E402
 from gopolicy.features import PLANE_NAMES, encode, get_feature_set  # noqa: E402
+from gopolicy.go.coords import to_gtp  # noqa: E402
+from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.sgf.records import read_game, replay  # noqa: E402
-from reference_features import reference_planes  # noqa: E402
 
 
 def main() -> int:

@@ -14,17 +14,17 @@ from textwrap import dedent
 
 import numpy as np
 import pytest
-from sgfmill import boards, sgf
-
-from gopolicy.sgf.archives import iter_sgf
-from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
-from gopolicy.errors import RecordError
-from gopolicy import features
-from gopolicy.features import FEATURE_SETS, encode, game_planes, get_feature_set
-from gopolicy.sgf.records import read_game, replay
-from gopolicy.go.rules import Game
 import reference_features
 from reference_features import reference_planes
+from sgfmill import boards, sgf
+
+from gopolicy import features
+from gopolicy.errors import RecordError
+from gopolicy.features import FEATURE_SETS, encode, game_planes, get_feature_set
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, to_gtp
+from gopolicy.go.rules import Game
+from gopolicy.sgf.archives import iter_sgf
+from gopolicy.sgf.records import read_game, replay
 
 PLAYER, OPPONENT, EMPTY_POINT, ONES = 0, 1, 2, 3
 TURNS, LIBERTIES, CAPTURE, SELF_ATARI, LIBS_AFTER = 4, 12, 20, 28, 36

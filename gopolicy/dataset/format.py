@@ -40,7 +40,7 @@ from gopolicy.errors import GopolicyError
 from gopolicy.go.coords import BLACK, PASS, WHITE
 from gopolicy.util.files import append_jsonl as append_journal  # noqa: F401  (one journal line per commit)
 from gopolicy.util.files import read_jsonl as read_journal  # noqa: F401  (a torn last line is skipped)
-from gopolicy.util.files import write_atomic, write_json_atomic  # noqa: F401  (re-exported for prepare)
+from gopolicy.util.files import write_atomic
 from gopolicy.util.progress import progress as progress_bar
 
 FORMAT_VERSION = 1

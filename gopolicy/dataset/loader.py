@@ -21,7 +21,6 @@ from gopolicy import _board
 from gopolicy.dataset.format import PASS, Dataset, DatasetError, iter_split_rows
 from gopolicy.go.symmetry import SYMMETRIES, flat_permutation, inverse
 
-
 _UINT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
 
 

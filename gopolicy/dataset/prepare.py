@@ -34,8 +34,6 @@ import numpy as np
 from tqdm import tqdm
 
 from gopolicy import __version__
-from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
-from gopolicy.sgf.skipped import SkippedGame, write_skipped
 from gopolicy.dataset.format import (
     FORMAT_VERSION,
     META_DTYPE,
@@ -45,16 +43,17 @@ from gopolicy.dataset.format import (
     pack_planes,
     packed_bytes,
     read_journal,
-    write_json_atomic,
     write_npy,
 )
 from gopolicy.errors import RecordError
-from gopolicy.go.coords import move_to_stored
 from gopolicy.features import encode, get_feature_set
-from gopolicy.util.files import write_bytes_atomic
+from gopolicy.go.coords import move_to_stored
+from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
+from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
+from gopolicy.sgf.skipped import SkippedGame, write_skipped
+from gopolicy.util.files import write_bytes_atomic, write_json_atomic
 from gopolicy.util.parallel import bounded_map, chunked
 from gopolicy.util.progress import progress as progress_bar
-from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 
 BOARD_SIZE = 19
 LOCK_NAME = "prepare.lock"

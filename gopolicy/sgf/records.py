@@ -22,8 +22,8 @@ from typing import Iterator, Optional
 
 from sgfmill import sgf, sgf_grammar, sgf_properties
 
-from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, from_sgf, parse_colour, point_to_move, to_gtp, to_sgf
 from gopolicy.errors import IllegalMoveError, RecordError
+from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, from_sgf, parse_colour, point_to_move, to_gtp, to_sgf
 from gopolicy.go.rules import Game
 
 MALFORMED = "malformed sgf"

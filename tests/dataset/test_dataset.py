@@ -13,14 +13,14 @@ import pytest
 import torch
 
 from gopolicy import _board
-from gopolicy.sgf.archives import iter_sgf
 from gopolicy.dataset.format import META_DTYPE, PASS, Dataset, DatasetError, read_journal, unpack_rows
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
 from gopolicy.dataset.prepare import Filters, SplitSizes, game_key, prepare
 from gopolicy.features import encode
-from gopolicy.sgf.skipped import read_skipped
 from gopolicy.go.symmetry import transform
+from gopolicy.sgf.archives import iter_sgf
 from gopolicy.sgf.records import parse_rank, read_game, replay
+from gopolicy.sgf.skipped import read_skipped
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 KGS, TYGEM = SAMPLE / "kgs-sample.tar.gz", SAMPLE / "tygem-sample.tar.gz"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from gopolicy.go.coords import BLACK, EMPTY, WHITE, from_sgf
 from gopolicy.errors import RecordError
+from gopolicy.go.coords import BLACK, EMPTY, WHITE, from_sgf
 from gopolicy.sgf.records import GameRecord, Setup, check_legal, parse_rank, rank_label, read_game, replay
 
 
@@ -268,7 +268,7 @@ def test_illegal_moves_name_the_file_and_move(text, number, detail):
     record = read_game(text.encode(), "games/bad.sgf")
     steps = []
     with pytest.raises(RecordError) as caught:
-        for game, colour, move in replay(record):
+        for _game, _colour, move in replay(record):
             steps.append(move)
     error = caught.value
     assert (error.reason, error.source, error.move_number) == ("illegal move", "games/bad.sgf", number)
