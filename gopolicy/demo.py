@@ -15,10 +15,11 @@ from pathlib import Path
 from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.prepare import prepare
 from gopolicy.gtp.engine import DEFAULT_MODEL, build_engine
-from gopolicy.training.evaluate import evaluate_split, format_table
 from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import load_model
-from gopolicy.training.train import Config, train
+from gopolicy.training.evaluate import evaluate_split, format_table
+from gopolicy.training.train import Config, RunOptions, train
+from gopolicy.util.args import non_negative_int, positive_int
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -29,8 +30,8 @@ def heading(text: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/demo", help="where the dataset and the run go (default: runs/demo)")
-    parser.add_argument("--steps", type=int, default=400, help="training steps of the small network (default: 400)")
-    parser.add_argument("--moves", type=int, default=30, help="moves the engine plays at the end (default: 30)")
+    parser.add_argument("--steps", type=positive_int, default=400, help="training steps of the small network (default: 400)")
+    parser.add_argument("--moves", type=non_negative_int, default=30, help="moves the engine plays at the end (default: 30)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     heading("2. train a small network (k=32, 6 layers)")
     config = Config(filters=32, layers=6, batch_size=64, steps=args.steps, lr=0.02, warmup_steps=40)
-    metrics = train(str(out / "data"), str(out / "train"), config, val_every=max(args.steps // 4, 1),
-                    ckpt_every=args.steps, log_every=20, resume=(out / "train" / "checkpoint.pt").exists())
+    options = RunOptions(val_every=max(args.steps // 4, 1), ckpt_every=args.steps, log_every=20,
+                         resume=(out / "train" / "checkpoint.pt").exists())
+    metrics = train(str(out / "data"), str(out / "train"), config, options)
     print(f"after {metrics['step']} steps: training accuracy {metrics.get('accuracy', 0):.1%}, "
           f"validation accuracy {metrics.get('val_accuracy', 0):.1%}")
 

@@ -9,7 +9,6 @@ metrics) on DATASET, same batch size and precision. The loop should reach >= 90%
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -18,14 +17,15 @@ import torch
 import torch.nn.functional as F
 
 from gopolicy.dataset.format import Dataset
-from gopolicy.nn.policy import PolicyNetwork
 from gopolicy.nn.hardware import cpu_has_bf16
-from gopolicy.training.train import Config, train
+from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.training.train import Config, RunOptions, build_optimizer, train
+from gopolicy.util.files import read_jsonl
 
 
 def bare_step_rate(planes: int, filters: int, batch: int, steps: int, bf16: bool) -> float:
     model = PolicyNetwork(planes, filters, 13).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    optimizer = build_optimizer(Config(), model)  # the loop's optimizer (Nesterov SGD)
     x = torch.randint(0, 2, (batch, planes, 19, 19)).to(torch.bfloat16 if bf16 else torch.float32)
     x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 361, (batch,))
@@ -49,9 +49,9 @@ def bare_step_rate(planes: int, filters: int, batch: int, steps: int, bf16: bool
 def loop_rate(data: str, filters: int, batch: int, steps: int, threads: int) -> float:
     with tempfile.TemporaryDirectory() as run_dir:
         config = Config(filters=filters, batch_size=batch, steps=steps + 5, warmup_steps=0)
-        train(data, run_dir, config, threads=threads, val_every=10**9, ckpt_every=10**9, log_every=5, progress=False)
-        rates = [json.loads(l)["positions_per_s"] for l in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
-                 if "positions_per_s" in l]
+        options = RunOptions(threads=threads, val_every=10**9, ckpt_every=10**9, log_every=5, progress=False)
+        train(data, run_dir, config, options)
+        rates = [r["positions_per_s"] for r in read_jsonl(Path(run_dir) / "metrics.jsonl") if "positions_per_s" in r]
     return sum(rates[1:]) / len(rates[1:])  # the first window includes start-up
 
 

@@ -10,7 +10,7 @@ empty points).
 """
 from __future__ import annotations
 
-import json
+import argparse
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -19,14 +19,21 @@ from typing import Optional
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from gopolicy import features
-from gopolicy.dataset.format import Dataset, DatasetError
+from gopolicy.dataset.format import SPLITS, Dataset, DatasetError
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
+from gopolicy.errors import GopolicyError
+from gopolicy.util import args as arg_types
+from gopolicy.util.files import write_json_atomic
+from gopolicy.util.progress import progress as progress_bar
 
 PHASES = ((1, 50), (51, 100), (101, 150), (151, 200), (201, 250), (251, 10_000))
 CURVE_BUCKET = 10  # moves per point of the accuracy-by-move-number curve
+
+
+class EvaluationError(GopolicyError):
+    """An evaluation that cannot give honest figures (a network whose outputs are not finite)."""
 
 
 @dataclass
@@ -64,7 +71,7 @@ def evaluate_split(model: torch.nn.Module, dataset: Dataset, split: str = "test"
     model.eval()
     overall, phases, curve = Tally(), {p: Tally() for p in PHASES}, {}
     total = min(dataset.rows(split), max_positions or math.inf)
-    bar = tqdm(total=total, desc=f"eval {split}", unit="pos", disable=not progress)
+    bar = progress_bar(total=total, desc=f"eval {split}", unit="pos", enabled=progress)
     for packed, meta, _ in sequential_batches(dataset, split, batch_size):
         if max_positions is not None:
             packed, meta = packed[: max_positions - overall.positions], meta[: max_positions - overall.positions]
@@ -73,6 +80,7 @@ def evaluate_split(model: torch.nn.Module, dataset: Dataset, split: str = "test"
         x, y = loader.to_device(packed, meta["move"].astype(np.int64), np.zeros(len(meta), np.int64))
         with torch.autocast(torch.device(device).type, torch.bfloat16, enabled=bf16):
             probs = model.probabilities(x, legal_points(x) if mask_legal else None, average_symmetries=symmetries)
+        check_finite(probs)
         played = probs.gather(1, y[:, None]).squeeze(1)
         ranks = (probs > played[:, None]).sum(1).cpu().numpy()
         log_probs = played.clamp_min(1e-12).log().cpu().numpy()
@@ -92,6 +100,18 @@ def evaluate_split(model: torch.nn.Module, dataset: Dataset, split: str = "test"
             "by_phase": {f"{a}-{b}" if b < 10_000 else f"{a}+": t.summary() for (a, b), t in phases.items() if t.positions},
             "by_move_number": {b * CURVE_BUCKET + 1: t.summary()["top1"] for b, t in sorted(curve.items())},
             "symmetries": symmetries, "mask_legal": mask_legal}
+
+
+def check_finite(probs: torch.Tensor) -> None:
+    """Refuses the probabilities of a network whose outputs are NaN or infinite. The softmax
+    turns such logits into NaN, and the legal-move mask then into a row of zeros, where every
+    move would count as top-1: each row must be finite and sum to 1 (the played move is
+    always a legal point, so no masked row is empty)."""
+    totals = probs.sum(1)
+    broken = ~torch.isfinite(totals) | (totals < 0.5)
+    if bool(broken.any()):
+        raise EvaluationError(f"the network's outputs are not finite (NaN or infinite) on {int(broken.sum())} of "
+                              f"{len(totals)} positions: its weights are broken, so there is no accuracy to report")
 
 
 def format_table(result: dict) -> str:
@@ -126,43 +146,65 @@ def plot(result: dict, path: Path, title: str) -> bool:
 # -- command line --------------------------------------------------------------------
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("model", help="a model file (e.g. RUN_DIR/best.pt or data/models/default.pt)")
-    parser.add_argument("data", nargs="+", help="a prepared dataset directory, or SGF files, folders or archives")
-    parser.add_argument("--split", default="test", help="split of a prepared dataset (default: test)")
-    parser.add_argument("--max-positions", type=int, help="evaluate at most this many positions")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=arg_types.existing_file,
+                        help="a model file (e.g. RUN_DIR/best.pt or data/models/default.pt)")
+    parser.add_argument("data", nargs="+", type=arg_types.existing_path,
+                        help="a prepared dataset directory, or SGF files, folders or archives")
+    parser.add_argument("--split", choices=SPLITS, default="test", help="split of a prepared dataset (default: test)")
+    parser.add_argument("--max-positions", type=arg_types.positive_int, help="evaluate at most this many positions")
     parser.add_argument("--symmetries", action="store_true", help="average over the 8 symmetries (the paper's 'ensemble 8')")
     parser.add_argument("--no-mask", action="store_true", help="let the network's mass on illegal points count")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--fp32", action="store_true", help="no bf16, even where the hardware has it")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--plot", metavar="FILE.png", help="accuracy by move number as a PNG (needs matplotlib)")
+    arg_types.add_batch_size(parser, 256)
+    arg_types.add_device(parser)
+    arg_types.add_precision(parser, fp32_alias=True)
+    arg_types.add_json(parser)
+    parser.add_argument("--plot", metavar="FILE.png", type=arg_types.output_file,
+                        help="accuracy by move number as a PNG (needs matplotlib)")
+    arg_types.add_progress(parser)
 
 
-def run(args) -> int:
+def open_data(inputs: list[Path], split: str, feature_set: str, tmp: str, show_progress: bool) -> tuple[Dataset, str]:
+    """The dataset and split to evaluate: a prepared dataset's split, or every game of SGF
+    inputs prepared into a throwaway test split in ``tmp``. DatasetError naming the inputs
+    if there is nothing to evaluate."""
     from gopolicy.dataset.prepare import SplitSizes, prepare
-    from gopolicy.nn.modelfile import load_model
-    from gopolicy.nn.hardware import native_bf16
 
-    model, info = load_model(args.model, map_location=args.device)
-    bf16 = not args.fp32 and native_bf16(args.device)
+    if len(inputs) == 1 and (inputs[0] / "manifest.json").exists():
+        dataset = Dataset(inputs[0])
+        if not dataset.rows(split):
+            raise DatasetError(f"{inputs[0]}: the prepared dataset's {split} split has no positions")
+        return dataset, split
+    manifest = prepare(inputs, tmp, feature_set=feature_set, splits=SplitSizes(0.0, 1.0), count_first=False,
+                       progress=show_progress)
+    dataset = Dataset(tmp)
+    if not dataset.rows("test"):
+        counts = manifest["counts"]
+        raise DatasetError(f"{', '.join(map(str, inputs))}: no games to evaluate: neither a prepared dataset (a "
+                           f"folder with manifest.json) nor SGF games that could be used ({counts['games_read']} "
+                           f"records read, skipped: {counts['skipped'] or 'none'})")
+    return dataset, "test"
+
+
+def run(args: argparse.Namespace) -> int:
+    from gopolicy.nn.hardware import use_bf16
+    from gopolicy.nn.modelfile import load_model
+
+    device = arg_types.resolve_device(args.device)
+    model, info = load_model(args.model, map_location=device)
+    bf16 = use_bf16(args.precision, device)
     with tempfile.TemporaryDirectory(prefix="gopolicy-eval-") as tmp:
-        if len(args.data) == 1 and (Path(args.data[0]) / "manifest.json").exists():
-            dataset, split = Dataset(args.data[0]), args.split
-        else:  # games to evaluate: every one of them goes to a throwaway test split
-            prepare(args.data, tmp, feature_set=info.feature_set, splits=SplitSizes(0.0, 1.0), count_first=False)
-            dataset, split = Dataset(tmp), "test"
+        dataset, split = open_data(args.data, args.split, info.feature_set, tmp, args.progress)
         if dataset.feature_set != info.feature_set:
             raise DatasetError(f"{args.model} expects feature set {info.feature_set}, the data has {dataset.feature_set}")
         result = evaluate_split(model, dataset, split, max_positions=args.max_positions, batch_size=args.batch_size,
-                                device=args.device, bf16=bf16, symmetries=args.symmetries, mask_legal=not args.no_mask,
-                                progress=True)
-    result.update(model=str(args.model), data=args.data, split=split, architecture=info.architecture,
-                  feature_set=info.feature_set)
+                                device=device, bf16=bf16, symmetries=args.symmetries,
+                                mask_legal=not args.no_mask, progress=args.progress)
+    result.update(model=str(args.model), data=[str(d) for d in args.data], split=split,
+                  architecture=info.architecture, feature_set=info.feature_set, precision="bf16" if bf16 else "fp32")
     print(format_table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json_atomic(args.json, result)
     if args.plot and not plot(result, Path(args.plot), f"{Path(args.model).name}: top-1 by move number"):
         print("eval: --plot needs matplotlib (pip install 'gopolicy[plot]')")
     return 0

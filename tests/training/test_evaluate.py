@@ -12,9 +12,9 @@ import torch
 
 from gopolicy.dataset.format import PASS, Dataset, unpack_rows
 from gopolicy.dataset.prepare import SplitSizes, prepare
-from gopolicy.training.evaluate import evaluate_split, legal_points
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.training.evaluate import evaluate_split, legal_points
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "tygem-sample.tar.gz"
 
