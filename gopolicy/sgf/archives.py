@@ -154,7 +154,7 @@ class _Reader:
                 try:
                     with archive.open(info) as stream:
                         games = list(self.games(source, stream, info.file_size))
-                except _READ_ERRORS as error:  # one bad member; the others are still readable
+                except (*_READ_ERRORS, RuntimeError, NotImplementedError) as error:  # one bad (or encrypted) member
                     self.on_error(RecordError(ARCHIVE_REASON, source, str(error)))
                     continue
                 yield from games

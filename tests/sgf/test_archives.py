@@ -295,3 +295,4 @@ def test_folders_read_regular_files_only_fifos_and_devices_are_skipped(tmp_path)
         ("fifo.sgf", "not a regular file", "a fifo"),
         ("zero.sgf", "not a regular file", "a character device")]
     assert direct[0] == [] and [e.reason for e in direct[1]] == ["not a regular file"] * 2
+
