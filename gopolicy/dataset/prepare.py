@@ -167,9 +167,12 @@ class Preparer:
         self.planes = get_feature_set(feature_set).planes
         self.config = {"feature_set": self.feature_set, "filters": asdict(filters), "splits": asdict(splits),
                        "board_size": BOARD_SIZE}
-        out.mkdir(parents=True, exist_ok=True)
-        self._lock = _lock(out / LOCK_NAME)  # before anything is read or removed
-        (out / "shards").mkdir(exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(out / LOCK_NAME)  # before anything is read or removed
+            (out / "shards").mkdir(exist_ok=True)
+        except OSError as e:
+            raise DatasetError(f"{out}: cannot write the dataset there ({e.strerror or e})") from None
         self.journal_path = out / "journal.jsonl"
         self._drop_torn_line()
         self.journal = read_journal(self.journal_path)

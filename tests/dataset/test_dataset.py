@@ -283,6 +283,9 @@ def test_prepare_refuses_bad_options_with_exit_2_before_creating_anything(tmp_pa
     with pytest.raises(DatasetError, match="missing.sgf: no such file or folder"):
         prepare([TYGEM, tmp_path / "missing.sgf"], out, jobs=1, progress=False)
     assert not out.exists()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DatasetError, match="a-file/ds: cannot write the dataset there"):
+        prepare([TYGEM], tmp_path / "a-file" / "ds", jobs=1, progress=False)
 
 
 def test_a_second_writer_is_refused_and_the_dataset_stays_whole(tmp_path):
