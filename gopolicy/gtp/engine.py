@@ -27,7 +27,7 @@ from gopolicy.gtp.time_commands import TimeCommands
 from gopolicy.play.player import EnginePlayer
 from gopolicy.util.args import add_device, add_precision, non_negative_float, positive_int
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "data" / "models" / "default.pt"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "default.pt"
 
 
 class GtpEngine(GtpProtocol):

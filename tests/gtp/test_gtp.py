@@ -457,3 +457,9 @@ def test_gogui_analyze_commands_and_their_output(engine):
     assert sum(float(x) for row in board for x in row) == pytest.approx(1, abs=0.01)
     text = ok(engine, "gopolicy-policy_text").splitlines()
     assert text[0].startswith("White to play") and len(text) == 21
+
+
+def test_the_bundled_model_is_where_the_engine_looks_for_it():
+    from gopolicy.gtp.engine import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL == ROOT / "data" / "models" / "default.pt" and DEFAULT_MODEL.is_file()
