@@ -17,19 +17,20 @@ import time
 import numpy as np
 import torch
 
-from gopolicy.rl.duel import duel, summarise
 from gopolicy.gtp.engine import DEFAULT_MODEL
-from gopolicy.rl.reinforce import reinforce_update
 from gopolicy.play.selfplay import BatchPlayer, alternating_seats, play_games
+from gopolicy.rl.duel import duel, summarise
+from gopolicy.rl.reinforce import reinforce_update
+from gopolicy.util.args import non_negative_int, positive_float, positive_int
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--games", type=int, default=32, help="games behind the gradient")
-    parser.add_argument("--duel", type=int, default=32, help="games against MODEL after each step")
-    parser.add_argument("--steps", type=float, nargs="+", default=[0.3, 0.1, 0.03], help="step norms")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--games", type=positive_int, default=32, help="games behind the gradient")
+    parser.add_argument("--duel", type=positive_int, default=32, help="games against MODEL after each step")
+    parser.add_argument("--steps", type=positive_float, nargs="+", default=[0.3, 0.1, 0.03], help="step norms")
+    parser.add_argument("--seed", type=non_negative_int, default=1)
     args = parser.parse_args()
     start = BatchPlayer.from_file(args.model, name="start")
     learner = BatchPlayer(copy.deepcopy(start.model), start.features.name, name="learner")

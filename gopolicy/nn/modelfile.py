@@ -100,13 +100,7 @@ def load_model(path: PathLike, map_location: Union[str, torch.device] = "cpu") -
         weights, digest = _checked_weights(contents["weights"]), contents["weights_sha256"]
         if weights_digest(weights) != digest:
             raise ModelFileError(path, "the weights do not match their checksum: the file is corrupt or was altered")
-        with torch.device("meta"):  # shapes only, cheap now that the architecture is bounded
-            model = PolicyNetwork(**info.architecture)
-        _compare_tensors(model.state_dict(), weights)
-        for name, tensor in weights.items():
-            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-                raise _Unusable(f"tensor {_short(name)} holds NaN or infinite values")
-        model.load_state_dict(weights, assign=True)
+        model = network_from(info.architecture, info.feature_set, weights)
     except ModelFileError:
         raise
     except _Unusable as e:
@@ -124,6 +118,23 @@ def weights_digest(weights: Dict[str, torch.Tensor]) -> str:
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
         digest.update(tensor.flatten().view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def network_from(architecture: Any, feature_set: Any, weights: Any) -> PolicyNetwork:
+    """The network ``architecture`` describes, holding ``weights`` (its tensors become the
+    parameters, on their device and dtype), checked as a model file is (see the module's
+    docstring): for any input read from a file, such as an RL checkpoint. Raises ValueError
+    with a short message saying what is wrong."""
+    architecture = _checked_architecture(architecture, feature_set)
+    weights = _checked_weights(weights)
+    with torch.device("meta"):  # shapes only, cheap now that the architecture is bounded
+        model = PolicyNetwork(**architecture)
+    _compare_tensors(model.state_dict(), weights)
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise _Unusable(f"tensor {_short(name)} holds NaN or infinite values")
+    model.load_state_dict(weights, assign=True)
+    return model
 
 
 # -- checks of a file's contents, each cheap whatever the file holds ------------------

@@ -15,16 +15,17 @@ import pytest
 import torch
 
 from gopolicy import cli
-from gopolicy.go.coords import BLACK, WHITE
-from gopolicy.rl.duel import wilson_interval
-from gopolicy.features import encode
-from gopolicy.nn.modelfile import load_model, save_model
-from gopolicy.nn.policy import PolicyNetwork, masked_softmax
-from gopolicy.rl.reinforce import reinforce_update
-from gopolicy.go.rules import Game
 from gopolicy.dataset.format import pack_planes
+from gopolicy.features import encode
+from gopolicy.go.coords import BLACK, WHITE
+from gopolicy.go.rules import Game
+from gopolicy.nn.modelfile import load_model, save_model, weights_digest
+from gopolicy.nn.policy import PolicyNetwork, masked_softmax
 from gopolicy.play.candidates import candidates
 from gopolicy.play.selfplay import PlayedGame
+from gopolicy.rl import reinforce
+from gopolicy.rl.duel import wilson_interval
+from gopolicy.rl.reinforce import RunError, reinforce_update
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def test_rl_end_to_end_then_resume(tmp_path, capsys):
     assert [m["iteration"] for m in lines] == [1, 2, 3]
     assert all(m["wins"] + m["losses"] + m["draws"] == 4 and m["positions"] > 0 for m in lines)
     assert sorted(p.name for p in (run_dir / "pool").iterdir()) == ["iter-000000.pt", "iter-000002.pt"]
-    model, info = load_model(run_dir / "model.pt")
+    model, info = load_model(run_dir / "final.pt")
     assert info.feature_set == "alphago4" and info.provenance["iterations"] == 3 and info.provenance["games"] == 12
     assert info.provenance["init_model"] == str(init) and info.provenance["init_provenance"] == {"made_by": "test"}
     start, _ = load_model(init)
@@ -69,7 +70,7 @@ def test_rl_end_to_end_then_resume(tmp_path, capsys):
     assert cli.main(["rl", "--out", str(run_dir), "--resume", "--iterations", "5", "--no-progress"]) == 0
     assert [m["iteration"] for m in metrics(run_dir)] == [1, 2, 3, 4, 5]
     assert all(m["wins"] + m["losses"] + m["draws"] == 4 for m in metrics(run_dir))
-    assert load_model(run_dir / "model.pt")[1].provenance["games"] == 20
+    assert load_model(run_dir / "final.pt")[1].provenance["games"] == 20
     assert (run_dir / "pool" / "iter-000004.pt").exists()
     # a second start in the same directory, or a resume with other settings, is refused with a message
     assert cli.main(["rl", "--init", str(init), "--out", str(run_dir), "--iterations", "1"]) == 1
@@ -84,10 +85,13 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path):
     assert cli.main(["rl", "--init", str(init), "--out", str(tmp_path / "a"), "--iterations", "3", *common]) == 0
     assert cli.main(["rl", "--init", str(init), "--out", str(tmp_path / "b"), "--iterations", "1", *common]) == 0
     assert cli.main(["rl", "--out", str(tmp_path / "b"), "--resume", "--iterations", "3", "--no-progress"]) == 0
-    a, _ = load_model(tmp_path / "a" / "model.pt")
-    b, _ = load_model(tmp_path / "b" / "model.pt")
+    a, _ = load_model(tmp_path / "a" / "final.pt")
+    b, _ = load_model(tmp_path / "b" / "final.pt")
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
-    drop = lambda m: {k: v for k, v in m.items() if k not in ("time", "games_per_s", "play_seconds", "train_seconds")}
+
+    def drop(m):
+        return {k: v for k, v in m.items() if k not in ("time", "games_per_s", "play_seconds", "train_seconds")}
+
     assert [drop(m) for m in metrics(tmp_path / "a")] == [drop(m) for m in metrics(tmp_path / "b")]
 
 
@@ -124,8 +128,6 @@ def test_sigterm_checkpoints_the_last_finished_iteration(tmp_path, capsys):
 def test_bad_inputs_are_reported_not_raised(tmp_path, capsys):
     assert cli.main(["rl", "--init", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "run")]) == 1
     assert "missing.pt: no such model file" in capsys.readouterr().err
-    assert cli.main(["rl", "--init", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "run"), "--games", "0"]) == 1
-    assert "--games must be >= 1" in capsys.readouterr().err
     assert cli.main(["rl", "--out", str(tmp_path / "nothing"), "--resume"]) == 1
     assert "checkpoint.pt: no checkpoint to resume from" in capsys.readouterr().err
     (tmp_path / "junk").mkdir()
@@ -189,9 +191,10 @@ def test_wilson_interval_matches_known_values():
 
 def test_duel_of_a_model_with_itself_is_even(tmp_path, capsys):
     model = tiny_model(tmp_path / "m.pt")
-    assert cli.main(["duel", str(model), str(model), "--games", "40", "--seed", "2", "--batch", "16", "--json",
-                     "--threads", "1"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    assert cli.main(["duel", str(model), str(model), "--games", "40", "--seed", "2", "--batch-size", "16", "--json",
+                     str(tmp_path / "duel.json"), "--threads", "1", "--no-progress"]) == 0
+    assert "A win rate" in capsys.readouterr().out
+    result = json.loads((tmp_path / "duel.json").read_text())
     assert result["a_wins"] + result["b_wins"] + result["draws"] == 40
     assert result["a_as_black"]["games"] == result["a_as_white"]["games"] == 20
     low, high = result["wilson_95"]
@@ -199,3 +202,128 @@ def test_duel_of_a_model_with_itself_is_even(tmp_path, capsys):
     assert low < 0.5 < high and 0.3 <= result["a_win_rate"] <= 0.7
     assert cli.main(["duel", str(model), str(model), "--games", "4", "--seed", "2", "--no-progress"]) == 0
     assert "A win rate" in capsys.readouterr().out
+
+
+# -- one command line -------------------------------------------------------------------
+
+
+def parse(*argv: str):
+    return cli.build_parser(argv[0]).parse_args(list(argv))
+
+
+def test_rl_and_duel_take_the_shared_option_names(tmp_path):
+    args = parse("rl", "--out", "r", "--ckpt-every", "3", "--device", "cpu", "--precision", "fp32", "--no-progress")
+    assert (args.ckpt_every, args.device, args.precision, args.progress) == (3, "cpu", "fp32", False)
+    assert parse("rl", "--out", "r").ckpt_every is None  # not given: a resumed run keeps its own
+    args = parse("duel", "a", "b", "--batch-size", "8", "--json", str(tmp_path / "r.json"), "--device", "cpu",
+                 "--precision", "bf16", "--no-progress")
+    assert (args.batch_size, args.json, args.device, args.precision, args.progress) == (
+        8, tmp_path / "r.json", "cpu", "bf16", False)
+    with pytest.raises(SystemExit) as exit_:
+        parse("rl", "--out", "r", "--checkpoint-every", "2")  # the old name
+    assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["rl", "--out", "r", "--games", "0"], ["rl", "--out", "r", "--iterations", "-1"],
+    ["rl", "--out", "r", "--lr", "nan"], ["rl", "--out", "r", "--lr", "0"], ["rl", "--out", "r", "--grad-clip", "-1"],
+    ["rl", "--out", "r", "--temperature", "0"], ["rl", "--out", "r", "--komi", "inf"],
+    ["rl", "--out", "r", "--max-moves", "0"], ["rl", "--out", "r", "--seed", "-5"],
+    ["rl", "--out", "r", "--ckpt-every", "0"], ["rl", "--out", "r", "--snapshot-every", "x"],
+    ["rl", "--out", "r", "--threads", "0"], ["rl", "--out", "r", "--device", "tpu"],
+    ["duel", "a", "b", "--games", "0"], ["duel", "a", "b", "--batch-size", "0"], ["duel", "a", "b", "--komi", "nan"],
+    ["duel", "a", "b", "--temperature", "-1"], ["duel", "a", "b", "--max-moves", "0"],
+    ["duel", "a", "b", "--size", "0"], ["duel", "a", "b", "--seed", "-1"], ["duel", "a", "b", "--device", "gpu"],
+    ["duel", "a", "b", "--json", "/no/such/folder/r.json"],
+], ids=lambda argv: " ".join(argv[:1] + argv[-2:]))
+def test_bad_option_values_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert f"argument {argv[-2]}" in capsys.readouterr().err
+
+
+def test_rl_and_duel_run_on_the_device_asked_for(tmp_path, capsys):
+    init = tiny_model(tmp_path / "sl.pt")
+    assert cli.main(["rl", "--init", str(init), "--out", str(tmp_path / "run"), "--iterations", "1", "--games", "2",
+                     "--max-moves", "20", "--device", "cpu", "--precision", "fp32", "--ckpt-every", "5",
+                     "--no-progress"]) == 0
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["settings"]["checkpoint_every"] == 5
+    assert cli.main(["rl", "--out", str(tmp_path / "run"), "--resume", "--iterations", "2", "--device", "cpu",
+                     "--no-progress"]) == 0  # --device may change on resume; --ckpt-every left out keeps 5
+    assert cli.main(["rl", "--out", str(tmp_path / "run"), "--resume", "--iterations", "3", "--ckpt-every", "1"]) == 1
+    assert "leave out --ckpt-every" in capsys.readouterr().err
+    assert cli.main(["duel", str(init), str(init), "--games", "2", "--max-moves", "20", "--device", "cpu",
+                     "--no-progress"]) == 0
+
+
+# -- hardening: unusable models and updates that are not finite -------------------------------
+
+
+def test_rl_refuses_a_nan_model_and_writes_nothing(tmp_path, capsys):
+    init = tiny_model(tmp_path / "sl.pt")
+    contents = torch.load(init, weights_only=True)
+    contents["weights"] = {name: torch.full_like(t, float("nan")) for name, t in contents["weights"].items()}
+    contents["weights_sha256"] = weights_digest(contents["weights"])
+    torch.save(contents, init)
+    assert cli.main(["rl", "--init", str(init), "--out", str(tmp_path / "run"), "--iterations", "1", "--games", "2",
+                     "--no-progress"]) == 1
+    error = capsys.readouterr().err
+    assert "sl.pt" in error and "NaN or infinite" in error and "Traceback" not in error
+    assert not (tmp_path / "run" / "final.pt").exists() and not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("feature_set, expected", [("alphago7", "unknown feature set 'alphago7'"),
+                                                   ("alphago12", "alphago12 has 12 planes but the network reads 4")])
+def test_rl_refuses_a_feature_set_unknown_or_not_fitting(tmp_path, capsys, feature_set, expected):
+    init = tiny_model(tmp_path / "sl.pt")
+    contents = torch.load(init, weights_only=True)
+    contents["feature_set"] = feature_set
+    torch.save(contents, init)
+    assert cli.main(["rl", "--init", str(init), "--out", str(tmp_path / "run"), "--iterations", "1"]) == 1
+    assert expected in capsys.readouterr().err
+
+
+def test_resume_refuses_a_checkpoint_with_nan_weights(tmp_path, capsys):
+    init = tiny_model(tmp_path / "sl.pt")
+    run_dir = tmp_path / "run"
+    assert cli.main(["rl", "--init", str(init), "--out", str(run_dir), "--iterations", "1", "--games", "2",
+                     "--max-moves", "20", "--no-progress"]) == 0
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    state["model"]["conv1.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, run_dir / "checkpoint.pt")
+    assert cli.main(["rl", "--out", str(run_dir), "--resume", "--iterations", "2", "--no-progress"]) == 1
+    assert "unusable checkpoint" in (error := capsys.readouterr().err) and "conv1.weight" in error
+
+
+def test_a_non_finite_update_is_refused_and_leaves_the_network_as_it_was():
+    torch.manual_seed(3)
+    model = PolicyNetwork(planes=4, filters=8, layers=3, board_size=9)
+    with torch.no_grad():
+        model.point_bias.bias[0, 0, 0] = float("inf")
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(RunError, match="not finite"):
+        reinforce_update(model, torch.optim.SGD(model.parameters(), lr=0.1), [hand_made_game(BLACK)], baseline=False)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters()))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_rl_stops_on_a_non_finite_loss_keeping_the_last_good_state(tmp_path, capsys, monkeypatch):
+    init = tiny_model(tmp_path / "sl.pt")
+    run_dir = tmp_path / "run"
+    real_unpack = reinforce.unpack_rows
+    calls = []
+
+    def unpack_then_poison(*args):  # the second iteration's planes hold infinities: its loss is NaN
+        calls.append(1)
+        planes = real_unpack(*args).astype(np.float32)
+        return planes + np.inf if len(calls) > 1 else planes
+
+    monkeypatch.setattr(reinforce, "unpack_rows", unpack_then_poison)
+    assert cli.main(["rl", "--init", str(init), "--out", str(run_dir), "--iterations", "5", "--games", "2",
+                     "--max-moves", "8", "--ckpt-every", "10", "--no-progress"]) == 1
+    error = capsys.readouterr().err
+    assert "iteration 2: the REINFORCE loss" in error and "checkpoint.pt holds iteration 1" in error
+    saved = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert saved["iteration"] == 1 and all(torch.isfinite(t).all() for t in saved["model"].values())
+    assert not (run_dir / "final.pt").exists() and [m["iteration"] for m in metrics(run_dir)] == [1]
