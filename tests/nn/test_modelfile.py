@@ -234,3 +234,14 @@ def test_save_refuses_a_feature_set_that_does_not_fit(tmp_path):
 def test_the_bundled_model_still_loads():
     model, info = load_model(os.path.join(os.path.dirname(__file__), "..", "..", "data", "models", "default.pt"))
     assert info.feature_set == "alphago48" and model.planes == 48 and model.board_size == 19
+
+
+@pytest.mark.parametrize("arch", getattr(policy, "ARCHITECTURES", ("plain",)))
+def test_every_network_variant_round_trips(tmp_path, arch):
+    kwargs = {} if arch == "plain" else {"arch": arch}
+    torch.manual_seed(0)
+    net = PolicyNetwork(planes=4, filters=8, layers=5, board_size=9, **kwargs).eval()
+    save_model(tmp_path / "net.model", net, "alphago4")
+    loaded, info = load_model(tmp_path / "net.model")
+    x = torch.randn(2, 4, 9, 9)
+    assert torch.equal(loaded(x), net(x)) and info.architecture == net.architecture
