@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +90,69 @@ def test_accuracy_plot_is_a_png(tmp_path):
     result = {"by_move_number": {1: 0.5, 11: 0.4, 21: 0.3}}
     assert plot(result, tmp_path / "curve.png", "test")
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("mask_legal", [True, False])
+def test_nan_outputs_are_refused_not_reported_as_accuracy(dataset, mask_legal):
+    from gopolicy.training.evaluate import EvaluationError
+
+    broken = PolicyNetwork(48, 8, 3).eval()
+    with torch.no_grad():
+        broken.conv1.weight.fill_(float("nan"))
+    with pytest.raises(EvaluationError, match="not finite"):
+        evaluate_split(broken, dataset, "test", max_positions=64, mask_legal=mask_legal)
+
+
+def test_eval_of_a_file_with_no_games_names_it(tmp_path, model, capsys):
+    from gopolicy.cli import main
+
+    path, junk = tmp_path / "model.pt", tmp_path / "notes.txt"
+    save_model(path, model, "alphago48")
+    junk.write_text("not a game record\n")
+    assert main(["eval", str(path), str(junk), "--no-progress"]) == 1
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.startswith(f"gopolicy eval: error: {junk}: no games to evaluate")
+
+
+def test_eval_progress_off_a_terminal_is_a_few_lines(dataset, tmp_path, model):
+    """stderr to a pipe: the bar must not write an update per batch (TQDM_MININTERVAL=0 would make
+    a plain tqdm bar do so: 125 batches here)."""
+    path = tmp_path / "model.pt"
+    save_model(path, model, "alphago48")
+    command = [sys.executable, "-m", "gopolicy.cli", "eval", str(path), str(dataset.path), "--batch-size", "16",
+               "--max-positions", "2000", "--device", "cpu"]
+    env = {**os.environ, "TQDM_MININTERVAL": "0", "OMP_NUM_THREADS": "1"}
+    shown = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    updates = [line for line in re.split(r"[\r\n]", shown.stderr) if "eval test" in line]
+    assert 1 <= len(updates) <= 3, shown.stderr[-2000:]
+    quiet = subprocess.run(command + ["--no-progress"], capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 0 and "eval test" not in quiet.stderr
+
+
+def test_eval_option_names(tmp_path):
+    from gopolicy.cli import build_parser
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"")
+    common = ["eval", str(path), str(tmp_path)]
+    args = build_parser("eval").parse_args(common + ["--precision", "bf16", "--device", "cpu", "--batch-size", "8",
+                                                     "--json", str(tmp_path / "r.json"), "--no-progress"])
+    assert (args.precision, args.device, args.batch_size, args.json, args.progress) == (
+        "bf16", "cpu", 8, tmp_path / "r.json", False)
+    assert build_parser("eval").parse_args(common + ["--fp32"]).precision == "fp32"
+
+
+@pytest.mark.parametrize("options", [["--batch-size", "0"], ["--max-positions", "0"], ["--split", "tset"],
+                                     ["--device", "cuda"], ["--json", "/proc/x/r.json"], ["--precision", "fp16"]])
+def test_bad_eval_options_are_refused_with_one_line(options, tmp_path, capsys):
+    from gopolicy.cli import main
+
+    if options == ["--device", "cuda"] and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", str(path), str(tmp_path), *options])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("gopolicy eval: error: argument ")
