@@ -112,3 +112,10 @@ def test_bad_options_are_refused_at_the_command_line(option):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stdout == ""
     assert f"error: argument {option[0]}" in result.stderr.strip().splitlines()[-1]
+
+
+def test_every_gtp_failure_is_a_gopolicy_error():
+    from gopolicy.errors import GopolicyError
+    from gopolicy.gtp import GtpError
+
+    assert issubclass(GtpError, GopolicyError)
