@@ -53,6 +53,7 @@ class Command:
     args: list[str]
 
 
+MAX_ID_DIGITS = 18  # a longer number is no id (it becomes the command's name: an unknown command)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -64,7 +65,7 @@ def parse_line(line: str) -> Optional[Command]:
         return None
     words = line.split()
     ident = None
-    if words[0].isascii() and words[0].isdigit():
+    if words[0].isascii() and words[0].isdigit() and len(words[0]) <= MAX_ID_DIGITS:
         ident = int(words.pop(0))
         if not words:
             return Command(ident, "", [])

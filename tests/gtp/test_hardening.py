@@ -119,3 +119,9 @@ def test_every_gtp_failure_is_a_gopolicy_error():
     from gopolicy.gtp import GtpError
 
     assert issubclass(GtpError, GopolicyError)
+
+
+def test_a_huge_id_is_an_unknown_command_not_a_crash():
+    engine = GtpEngine()
+    assert gtp(engine, "9" * 5000 + " name") == "? unknown command\n\n"
+    assert gtp(engine, "123456789012345678 name") == "=123456789012345678 gopolicy\n\n"
