@@ -336,10 +336,14 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
     optimizer = build_optimizer(config, model)
     ema = EMA(model, config.ema) if config.ema > 0 else None
     evaluated = ema.model if ema else model  # what validation and export use
+
+    # -- resume: weights, optimizer, EMA and random state from the checkpoint -------
     start, best = 0, -1.0
     if options.resume:
         start, best = checkpoints.restore(model, optimizer, ema, config, dataset.feature_set)
         log.truncate_after(start)
+
+    # -- the network as trained (DDP, compiled) and its batches --------------------
     net = model
     if runtime.world_size > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[runtime.device] if runtime.device.type == "cuda" else None)
@@ -348,7 +352,8 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
     loader = BatchLoader(dataset, "train", config.batch_size, device=runtime.device, seed=config.seed,
                          rank=runtime.rank, world_size=runtime.world_size,
                          dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
-    batches = loader.iterate(start, config.steps)
+    end = config.steps if options.stop_at is None else min(config.steps, max(start, options.stop_at))
+    batches = loader.iterate(start, end)
     if runtime.device.type != "cpu":  # on a CPU a loader thread would steal cores from torch's threads
         batches = prefetch(batches)
     provenance = {"data": str(Path(data).resolve()), "dataset_counts": dataset.manifest["counts"], **asdict(config),
@@ -409,7 +414,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             if runtime.main and (done % options.ckpt_every == 0 or last):
                 save_checkpoint(done)
             bar.update(1)
-            if stop.requested or done == options.stop_at:
+            if stop.requested:
                 break
 
     # -- finish: checkpoint, final model, the run's summary ----------------------------

@@ -256,3 +256,12 @@ def test_a_stop_request_checkpoints_and_resume_continues(dataset, tmp_path, monk
     run(dataset, tmp_path / "split", resume=True)
     a, b = weights(tmp_path / "straight" / "checkpoint.pt"), weights(tmp_path / "split" / "checkpoint.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stop_at_a_step_already_done_trains_no_further(dataset, tmp_path):
+    run(dataset, tmp_path, stop_at=4)
+    before = weights(tmp_path / "checkpoint.pt")
+    again = run(dataset, tmp_path, resume=True, stop_at=2)
+    assert again["step"] == 4 and again["interrupted"]
+    after = weights(tmp_path / "checkpoint.pt")
+    assert all(torch.equal(before[k], after[k]) for k in before)
