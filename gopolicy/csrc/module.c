@@ -11,6 +11,7 @@
 
 #include "batch.h"
 #include "board.h"
+#include "playout.h"
 
 typedef struct {
     PyObject_HEAD
@@ -265,6 +266,27 @@ static PyObject *Board_planes(BoardObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *Board_playout_ownership(BoardObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"colour", "playouts", "seed", "out", "max_moves", "allow_suicide", NULL};
+    int colour, playouts, max_moves = 0, allow_suicide = 0;
+    unsigned long long seed;
+    PyObject *out;
+    Py_buffer view;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iiKO|ip", kwlist, &colour, &playouts, &seed, &out, &max_moves,
+                                     &allow_suicide))
+        return NULL;
+    if (!colour_arg(colour)) return NULL;
+    if (playouts < 1) return PyErr_Format(PyExc_ValueError, "playouts must be at least 1, got %d", playouts);
+    if (max_moves <= 0) max_moves = 3 * self->b.size * self->b.size;
+    if (!writable(out, &view, (Py_ssize_t)sizeof(int32_t) * self->b.size * self->b.size)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    playout_ownership(&self->b, colour, playouts, (uint64_t)seed, max_moves, allow_suicide, view.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 typedef int (*PointQuery)(const Board *, int, int);
 
 static PyObject *point_query(BoardObject *self, PyObject *args, PointQuery query)
@@ -320,6 +342,10 @@ static PyMethodDef Board_methods[] = {
      "(size*size int8: 0 neutral, 1 black, 2 white) if given."},
     {"planes", (PyCFunction)Board_planes, METH_VARARGS,
      "planes(player, out): AlphaGo feature planes for player to move into out (k x size x size uint8, k <= 49)."},
+    {"playout_ownership", (PyCFunction)(void (*)(void))Board_playout_ownership, METH_VARARGS | METH_KEYWORDS,
+     "playout_ownership(colour, playouts, seed, out, max_moves=0, allow_suicide=False): random playouts from "
+     "this position (colour to move; the board is unchanged); out[f] (size*size int32) = playouts that end with "
+     "f Black's minus those with f White's. max_moves 0: 3 * size * size."},
     {"is_true_eye", (PyCFunction)Board_is_true_eye, METH_VARARGS, "is_true_eye(colour, point) -> bool."},
     {"ladder_capture", (PyCFunction)Board_ladder_capture, METH_VARARGS,
      "ladder_capture(player, point) -> whether player's move at point is a successful ladder capture."},

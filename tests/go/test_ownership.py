@@ -1,0 +1,76 @@
+"""Monte-Carlo ownership on hand-built finished positions: dead stones and the count."""
+import numpy as np
+import pytest
+
+from gopolicy.go.coords import BLACK, from_gtp
+from gopolicy.go.ownership import dead_stones, final_score, ownership
+from gopolicy.go.rules import Game
+
+
+def position(diagram: str, komi: float = 0.0, to_move: int = BLACK) -> Game:
+    rows = [row.split() for row in diagram.strip().splitlines()]
+    size = len(rows)
+    points = {"X": [], "O": []}
+    for i, row in enumerate(rows):
+        for col, mark in enumerate(row):
+            if mark in points:
+                points[mark].append((size - 1 - i) * size + col)
+    game = Game(size, komi)
+    game.setup(black=points["X"], white=points["O"])
+    game.to_move = to_move
+    return game
+
+
+# A finished 9x9 game: Black owns columns A-D, White F-J, column E is neutral; a white stone
+# lies dead at B7 in Black's area.
+FINISHED = """
+. . . X . O . . .
+. . . X . O . . .
+. O . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+"""
+
+
+def test_dead_stones_inside_territory_are_found():
+    game = position(FINISHED)
+    assert dead_stones(game) == [from_gtp("B7", 9)]
+    owner = ownership(game)
+    assert owner[from_gtp("A1", 9)] > 0.5 and owner[from_gtp("J9", 9)] < -0.9  # each side's territory (an invader blurs it)
+
+
+def test_final_score_counts_with_the_dead_removed():
+    game = position(FINISHED, komi=0.5)
+    assert game.score() == pytest.approx(9 - 37 - 0.5)  # Tromp-Taylor, every stone alive: Black's area is spoilt
+    assert final_score(game) == pytest.approx(36 - 36 - 0.5)
+    game.setup(black=[from_gtp("H3", 9)])  # and a dead black stone in White's area
+    assert dead_stones(game) == sorted([from_gtp("B7", 9), from_gtp("H3", 9)])
+    assert final_score(game) == pytest.approx(-0.5)
+
+
+def test_living_groups_are_not_dead():
+    game = position(FINISHED)
+    stones = game.stones().reshape(-1)
+    dead = set(dead_stones(game))
+    walls = [p for p in np.flatnonzero(stones) if p != from_gtp("B7", 9)]
+    assert not dead & set(int(p) for p in walls)
+
+
+def test_ownership_is_reproducible_and_in_range():
+    game = position(FINISHED)
+    first, again = ownership(game, 64, seed=3), ownership(game, 64, seed=3)
+    assert (first == again).all() and (np.abs(first) <= 1).all()
+
+
+def test_playout_ownership_refuses_bad_arguments():
+    game = Game(9)
+    with pytest.raises(ValueError):
+        game.board.playout_ownership(BLACK, 0, 0, np.zeros(81, np.int32))
+    with pytest.raises(ValueError):
+        game.board.playout_ownership(BLACK, 4, 0, np.zeros(80, np.int32))
+    with pytest.raises(ValueError):
+        game.board.playout_ownership(3, 4, 0, np.zeros(81, np.int32))
