@@ -64,13 +64,12 @@ def finished_games(inputs, limit: int):
         winner = COUNTED.match(record.result.strip())
         if not winner:
             continue
-        game = None
+        steps = replay(record)
         try:
-            for game, _, _ in replay(record):
+            game = next(steps)[0]
+            for _ in steps:  # the live game plays each move as the next one is asked for
                 pass
-        except RecordError:
-            continue
-        if game is None:
+        except (RecordError, StopIteration):
             continue
         yield source, data, record, game, winner.group(1)
         limit -= 1
@@ -91,7 +90,7 @@ def main() -> None:
     start = time.time()
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "game.sgf"
-        for source, data, record, game, winner in finished_games(args.inputs, args.games):
+        for _source, data, _record, game, winner in finished_games(args.inputs, args.games):
             path.write_bytes(data)
             gnugo.ask(f"loadsgf {path}")
             answer = gnugo.ask("final_status_list dead")
