@@ -1,6 +1,9 @@
 """GTP's board and rules commands: board size, komi, handicap, play, undo, and looking at the board.
 
-Scoring is Tromp-Taylor (area, every stone alive): ``final_status_list dead`` is always empty.
+``final_score`` and ``final_status_list`` judge life and death by Monte-Carlo ownership
+(:mod:`gopolicy.go.ownership`): the dead stones are removed and the rest counted by area with
+komi. Seki is not told apart from life (``final_status_list seki`` is empty; such stones are
+alive and their shared liberties neutral).
 """
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Callable
 
 from gopolicy.errors import IllegalMoveError
 from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, WHITE, colour_name, to_gtp
+from gopolicy.go.ownership import dead_stones, without_dead
 from gopolicy.gtp.protocol import GtpError, Handler, colour_arg, number_arg, require_args, vertex_arg
 from gopolicy.gtp.state import GameState, Placement
 
@@ -49,6 +53,7 @@ class BoardCommands:
 
     def __init__(self, state: GameState, can_play: Callable[[int], bool] = lambda size: True):
         self.state, self.can_play = state, can_play
+        self._dead: tuple | None = None  # (position key, dead stones)
 
     def commands(self) -> dict[str, Handler]:
         return {"boardsize": self.boardsize, "clear_board": self.clear_board, "komi": self.komi,
@@ -134,16 +139,25 @@ class BoardCommands:
         colour, move = colour_arg(args[0]), vertex_arg(args[1], self.state.size)
         return "1" if self.state.game.is_legal(colour, move) else "0"
 
+    def dead(self) -> list[int]:
+        """The dead stones of the current position (one estimate per position, reused)."""
+        game = self.state.game
+        key = (game.size, game.board.hash, game.to_move, game.move_number)
+        if self._dead is None or self._dead[0] != key:
+            self._dead = (key, dead_stones(game))
+        return self._dead[1]
+
     def final_score(self, args: list[str]) -> str:
-        return self.state.game.result()
+        return without_dead(self.state.game, self.dead()).result()
 
     def final_status_list(self, args: list[str]) -> str:
-        """Tromp-Taylor: every stone on the board is alive; none dead, none in seki."""
         require_args(args, 1)
         status = args[0].lower()
         if status not in ("alive", "dead", "seki"):
             raise GtpError("syntax error")
-        if status != "alive":
+        if status == "seki":
             return ""
+        dead = set(self.dead())
         stones = self.state.game.stones().reshape(-1)
-        return " ".join(to_gtp(int(p), self.state.size) for p in stones.nonzero()[0])
+        chosen = [int(p) for p in stones.nonzero()[0] if (int(p) in dead) == (status == "dead")]
+        return " ".join(to_gtp(p, self.state.size) for p in chosen)
