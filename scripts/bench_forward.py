@@ -23,7 +23,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from gopolicy.nn.policy import PolicyNetwork  # noqa: E402
 
-
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 

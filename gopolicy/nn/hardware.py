@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from gopolicy.util.args import PRECISIONS  # the --precision choices: see use_bf16
+
+if TYPE_CHECKING:
+    import torch
 
 
 @lru_cache(maxsize=None)

@@ -16,8 +16,8 @@ import pytest
 from sgfmill import boards as sgf_boards
 
 from gopolicy import _board
-from gopolicy.go.coords import BLACK, EMPTY, WHITE, from_gtp, opponent, to_gtp
 from gopolicy.errors import GopolicyError, IllegalMoveError
+from gopolicy.go.coords import BLACK, EMPTY, WHITE, from_gtp, opponent, to_gtp
 from gopolicy.go.rules import Board, Game
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def flood_fill_strings(stones: np.ndarray) -> list[tuple[int, set, set]]:
 
 def assert_liberties_match_flood_fill(game: Game, check_strings: bool = False) -> None:
     size = game.size
-    for colour, members, liberties in flood_fill_strings(game.stones()):
+    for _colour, members, liberties in flood_fill_strings(game.stones()):
         flats = sorted(r * size + c for r, c in members)
         for flat in flats:
             assert game.board.liberties(flat) == len(liberties), (to_gtp(flat, size), "\n" + str(game))

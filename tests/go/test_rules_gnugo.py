@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from sgfmill import sgf
 
-from gopolicy.go.coords import BLACK, WHITE, colour_letter, from_gtp, opponent, point_to_move, to_gtp
 from gopolicy.errors import IllegalMoveError
+from gopolicy.go.coords import BLACK, WHITE, colour_letter, from_gtp, opponent, point_to_move, to_gtp
 from gopolicy.go.rules import Game
 
 GNUGO = "/usr/games/gnugo"
