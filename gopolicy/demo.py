@@ -15,7 +15,6 @@ from pathlib import Path
 from gopolicy.dataset.format import Dataset
 from gopolicy.dataset.prepare import prepare
 from gopolicy.gtp.engine import DEFAULT_MODEL, build_engine
-from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import load_model
 from gopolicy.training.evaluate import evaluate_split, format_table
 from gopolicy.training.train import Config, RunOptions, train
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     engine = build_engine(chosen)
     for _ in range(args.moves // 2):
         for colour in ("b", "w"):
-            engine.execute(parse_line(f"genmove {colour}"))
-    print(engine.execute(parse_line("showboard")).strip("= \n"))
+            engine.respond(f"genmove {colour}")
+    print(engine.respond("showboard").strip("= \n"))
     print(f"\ndemo finished in {time.time() - started:.0f} s; outputs in {out}/")
     return 0

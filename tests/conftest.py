@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests: tiny random networks and the GTP engine's players made from them."""
+"""Fixtures shared by the tests: positions drawn as diagrams, tiny random networks and the GTP
+engine's players made from them."""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,7 +7,8 @@ from typing import Callable
 import pytest
 import torch
 
-from gopolicy.go.coords import from_gtp
+from gopolicy.go.coords import BLACK, from_gtp
+from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import bias_lines
 from gopolicy.nn.modelfile import ModelInfo
 from gopolicy.nn.policy import PolicyNetwork
@@ -47,3 +49,24 @@ def tiny_model() -> Callable[..., tuple[PolicyNetwork, ModelInfo]]:
 def make_player() -> Callable[..., EnginePlayer]:
     """Makes an engine player with a tiny network: ``make_player(model_seed=0, favour=None, **EnginePlayer options)``."""
     return _make_player
+
+
+def _position(diagram: str, komi: float = 0.0, to_move: int = BLACK, **rules) -> Game:
+    """A game set up from a diagram, top row first: X black, O white, . empty; ``to_move`` plays next."""
+    rows = [row.split() for row in diagram.strip().splitlines()]
+    size = len(rows)
+    points = {"X": [], "O": []}
+    for i, row in enumerate(rows):
+        for col, mark in enumerate(row):
+            if mark in points:
+                points[mark].append((size - 1 - i) * size + col)
+    game = Game(size, komi, **rules)
+    game.setup(black=points["X"], white=points["O"])
+    game.to_move = to_move
+    return game
+
+
+@pytest.fixture(scope="session")
+def position() -> Callable[..., Game]:
+    """Makes a game from a diagram: ``position(diagram, komi=0.0, to_move=BLACK, **Game rules)``."""
+    return _position

@@ -140,6 +140,12 @@ class GtpProtocol:
         self.commands.update(command_set.commands())
 
     # -- the loop --------------------------------------------------------------
+    def respond(self, line: str) -> str:
+        """The framed response to one input line, as :meth:`serve` would write it ("" for an
+        empty or comment-only line): for scripts, demos and tests that drive an engine in-process."""
+        command = parse_line(line)
+        return "" if command is None else self.execute(command)
+
     def execute(self, command: Command, out: Optional[TextIO] = None,
                 interrupted: Optional[Callable[[], bool]] = None) -> str:
         """Runs one command and returns its framed response (or, after :meth:`stream`, the

@@ -6,21 +6,6 @@ from gopolicy.go.coords import BLACK, from_gtp
 from gopolicy.go.ownership import dead_stones, final_score, ownership
 from gopolicy.go.rules import Game
 
-
-def position(diagram: str, komi: float = 0.0, to_move: int = BLACK) -> Game:
-    rows = [row.split() for row in diagram.strip().splitlines()]
-    size = len(rows)
-    points = {"X": [], "O": []}
-    for i, row in enumerate(rows):
-        for col, mark in enumerate(row):
-            if mark in points:
-                points[mark].append((size - 1 - i) * size + col)
-    game = Game(size, komi)
-    game.setup(black=points["X"], white=points["O"])
-    game.to_move = to_move
-    return game
-
-
 # A finished 9x9 game: Black owns columns A-D, White F-J, column E is neutral; a white stone
 # lies dead at B7 in Black's area.
 FINISHED = """
@@ -36,14 +21,14 @@ FINISHED = """
 """
 
 
-def test_dead_stones_inside_territory_are_found():
+def test_dead_stones_inside_territory_are_found(position):
     game = position(FINISHED)
     assert dead_stones(game) == [from_gtp("B7", 9)]
     owner = ownership(game)
     assert owner[from_gtp("A1", 9)] > 0.5 and owner[from_gtp("J9", 9)] < -0.5  # each side's territory, blurred by invasions
 
 
-def test_final_score_counts_with_the_dead_removed():
+def test_final_score_counts_with_the_dead_removed(position):
     game = position(FINISHED, komi=0.5)
     assert game.score() == pytest.approx(9 - 37 - 0.5)  # Tromp-Taylor, every stone alive: Black's area is spoilt
     assert final_score(game) == pytest.approx(36 - 36 - 0.5)
@@ -52,7 +37,7 @@ def test_final_score_counts_with_the_dead_removed():
     assert final_score(game) == pytest.approx(-0.5)
 
 
-def test_living_groups_are_not_dead():
+def test_living_groups_are_not_dead(position):
     game = position(FINISHED)
     stones = game.stones().reshape(-1)
     dead = set(dead_stones(game))
@@ -60,7 +45,7 @@ def test_living_groups_are_not_dead():
     assert not dead & set(int(p) for p in walls)
 
 
-def test_ownership_is_reproducible_and_in_range():
+def test_ownership_is_reproducible_and_in_range(position):
     game = position(FINISHED)
     first, again = ownership(game, 64, seed=3), ownership(game, 64, seed=3)
     assert (first == again).all() and (np.abs(first) <= 1).all()

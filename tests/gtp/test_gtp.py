@@ -18,7 +18,6 @@ from gopolicy.gtp import GtpEngine
 from gopolicy.gtp.analysis import GOGUI_COMMANDS, HEAT_COLOURS
 from gopolicy.gtp.engine import _no_model
 from gopolicy.gtp.loading import BackgroundPlayer
-from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import save_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,14 +216,10 @@ def test_a_missing_model_file_is_reported_on_stderr():
 # -- the engine in-process --------------------------------------------------------------------
 
 
-def gtp(engine: GtpEngine, line: str) -> str:
-    """The whole response to one command line."""
-    return engine.execute(parse_line(line))
-
 
 def ok(engine: GtpEngine, line: str) -> str:
     """The text of a successful response."""
-    answer = gtp(engine, line)
+    answer = engine.respond(line)
     assert answer.startswith("= ") or answer == "=\n\n", f"{line!r} -> {answer!r}"
     return answer[2:].rstrip("\n")
 
@@ -252,7 +247,7 @@ def test_board_commands(engine):
     ok(engine, "play B C3")
     ok(engine, "play W D3")
     assert ok(engine, "list_stones black") == "C3" and ok(engine, "list_stones white") == "D3"
-    assert gtp(engine, "play B C3") == "? illegal move\n\n"
+    assert engine.respond("play B C3") == "? illegal move\n\n"
     ok(engine, "undo")
     assert ok(engine, "list_stones white") == ""
     assert "X" in ok(engine, "showboard")
@@ -368,9 +363,9 @@ def test_a_whole_9x9_game_ends_with_legal_moves_only(engine):
 def test_an_engine_without_a_model_answers_and_says_why_it_cannot_move():
     engine = GtpEngine(BackgroundPlayer(_no_model))
     assert ok(engine, "name") == "gopolicy" and "lz-analyze" in ok(engine, "list_commands")
-    answer = gtp(engine, "genmove B")
+    answer = engine.respond("genmove B")
     assert answer.startswith("? no model") and "--model" in answer
-    assert gtp(engine, "lz-analyze B 10").startswith("? no model")
+    assert engine.respond("lz-analyze B 10").startswith("? no model")
 
 
 def test_loadsgf_loads_the_position_before_a_move(engine, tmp_path):
@@ -409,7 +404,7 @@ def sabaki_parse(line: str) -> list[dict]:
 def test_lz_analyze_lines_parse_as_sabaki_parses_them(engine):
     setup_board(engine, 19, "")
     ok(engine, "play B Q16")
-    answer = gtp(engine, "lz-analyze W 10")
+    answer = engine.respond("lz-analyze W 10")
     head, line, end = answer.split("\n", 2)
     assert head == "=" and end == "\n"
     variations = sabaki_parse(line)
@@ -423,13 +418,13 @@ def test_lz_analyze_lines_parse_as_sabaki_parses_them(engine):
     best = variations[0]
     assert from_gtp(best["move"], 19) == int(np.argmax(probs))
     assert best["visits"] == round(probs.max() * 1000) or best["visits"] == 1
-    assert gtp(engine, "lz-analyze W interval 10 maxmoves 5").count("info move") == 5
-    assert gtp(engine, "analyze 10").startswith("=\ninfo move "), "colour optional, interval alone"
+    assert engine.respond("lz-analyze W interval 10 maxmoves 5").count("info move") == 5
+    assert engine.respond("analyze 10").startswith("=\ninfo move "), "colour optional, interval alone"
 
 
 def test_genmove_analyze_ends_with_the_move_and_plays_it(engine):
     setup_board(engine, 9)
-    answer = gtp(engine, "5 lz-genmove_analyze B 10")
+    answer = engine.respond("5 lz-genmove_analyze B 10")
     head, info, play, end = answer.split("\n", 3)
     assert head == "=5" and sabaki_parse(info) and end == "\n"
     vertex = re.fullmatch(r"play ([A-J]\d)", play).group(1)
@@ -442,7 +437,7 @@ def test_analysis_of_a_position_without_candidates_is_a_pass(engine):
         XXX
         .X.
     """)
-    assert gtp(engine, "lz-analyze B 10") == "=\ninfo move pass visits 1 winrate 5000 prior 10000 order 0 pv pass\n\n"
+    assert engine.respond("lz-analyze B 10") == "=\ninfo move pass visits 1 winrate 5000 prior 10000 order 0 pv pass\n\n"
     assert sabaki_parse("info move pass visits 1 winrate 5000 prior 10000 order 0 pv pass") == []
 
 

@@ -13,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from gopolicy.gtp import GtpEngine
-from gopolicy.gtp.protocol import parse_line
 from gopolicy.gtp.sgf_commands import MAX_SGF_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gtp(engine: GtpEngine, line: str) -> str:
-    return engine.execute(parse_line(line))
-
 
 def ok(engine: GtpEngine, line: str) -> str:
-    answer = gtp(engine, line)
+    answer = engine.respond(line)
     assert answer.startswith("= ") or answer == "=\n\n", f"{line!r} -> {answer!r}"
     return answer[2:].rstrip("\n")
 
@@ -32,7 +28,7 @@ def ok(engine: GtpEngine, line: str) -> str:
 def timed(engine: GtpEngine, line: str, limit: float) -> str:
     """The answer to ``line``, which must come within ``limit`` seconds (the command runs in a thread)."""
     answers = []
-    thread = threading.Thread(target=lambda: answers.append(gtp(engine, line)), daemon=True)
+    thread = threading.Thread(target=lambda: answers.append(engine.respond(line)), daemon=True)
     thread.start()
     thread.join(limit)
     assert answers, f"{line!r}: no answer within {limit} s"
@@ -51,7 +47,7 @@ def test_undo_after_loadsgf_takes_back_loaded_and_later_moves(tmp_path):
     assert ok(engine, "list_stones w") == "" and engine.game.to_move == 2
     ok(engine, "undo")
     assert ok(engine, "list_stones b") == ""
-    assert gtp(engine, "undo") == "? cannot undo\n\n"
+    assert engine.respond("undo") == "? cannot undo\n\n"
 
 
 def test_undo_after_loadsgf_keeps_setup_stones_and_the_rules(tmp_path):
@@ -88,8 +84,8 @@ def test_printsgf_is_linear_and_round_trips(tmp_path):
 
 def test_printsgf_refuses_to_write_over_anything_but_a_regular_file(tmp_path):
     engine = GtpEngine()
-    assert gtp(engine, f"printsgf {tmp_path}").startswith("? cannot write")
-    assert gtp(engine, f"printsgf {tmp_path}/no/such/dir/x.sgf").startswith("? cannot write")
+    assert engine.respond(f"printsgf {tmp_path}").startswith("? cannot write")
+    assert engine.respond(f"printsgf {tmp_path}/no/such/dir/x.sgf").startswith("? cannot write")
 
 
 def test_loadsgf_of_a_device_a_pipe_or_a_huge_file_is_refused_at_once(tmp_path):
@@ -123,5 +119,5 @@ def test_every_gtp_failure_is_a_gopolicy_error():
 
 def test_a_huge_id_is_an_unknown_command_not_a_crash():
     engine = GtpEngine()
-    assert gtp(engine, "9" * 5000 + " name") == "? unknown command\n\n"
-    assert gtp(engine, "123456789012345678 name") == "=123456789012345678 gopolicy\n\n"
+    assert engine.respond("9" * 5000 + " name") == "? unknown command\n\n"
+    assert engine.respond("123456789012345678 name") == "=123456789012345678 gopolicy\n\n"

@@ -13,20 +13,6 @@ from gopolicy.play.candidates import throws_stones_away
 from gopolicy.play.player import RESIGN, EnginePlayer
 
 
-def position(diagram: str, komi: float = 0.0, **rules) -> Game:
-    """A game set up from a diagram, top row first: X black, O white, . empty."""
-    rows = [row.split() for row in diagram.strip().splitlines()]
-    size = len(rows)
-    points = {"X": [], "O": []}
-    for i, row in enumerate(rows):
-        for col, mark in enumerate(row):
-            if mark in points:
-                points[mark].append((size - 1 - i) * size + col)
-    game = Game(size, komi, **rules)
-    game.setup(black=points["X"], white=points["O"])
-    return game
-
-
 @pytest.fixture(scope="module")
 def player(make_player) -> EnginePlayer:
     return make_player()
@@ -78,7 +64,7 @@ def test_genmove_plays_on_every_board_size(player, size):
 # -- moves it never plays ---------------------------------------------------------------
 
 
-def test_candidates_exclude_occupied_suicide_and_own_true_eyes(player):
+def test_candidates_exclude_occupied_suicide_and_own_true_eyes(player, position):
     game = position("""
         . X . . .
         X X . . .
@@ -96,7 +82,7 @@ def test_candidates_exclude_occupied_suicide_and_own_true_eyes(player):
     assert black.sum() == 25 - 6 - 2
 
 
-def test_false_eyes_are_not_eyes(player):
+def test_false_eyes_are_not_eyes(player, position):
     game = position("""
         . X O . .
         X O . . .
@@ -107,7 +93,7 @@ def test_false_eyes_are_not_eyes(player):
     assert player.candidates(game, BLACK)[v("A5", game)], "a corner with its diagonal white's: a false eye"
 
 
-def test_simple_ko_recapture_is_masked(player):
+def test_simple_ko_recapture_is_masked(player, position):
     game = position("""
         . . . . .
         . X O . .
@@ -120,7 +106,7 @@ def test_simple_ko_recapture_is_masked(player):
     assert player.candidates(game, WHITE)[v("E5", game)]
 
 
-def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(player, make_player):
+def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(player, make_player, position):
     game = position("""
         . . . . .
         . X O . .
@@ -138,7 +124,7 @@ def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(
     assert move is not None and move != v("B3", game)
 
 
-def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to(make_player):
+def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to(make_player, position):
     game = position("""
         . X . . .
         X X . . .
@@ -152,7 +138,7 @@ def test_genmove_never_fills_its_own_eye_even_when_the_network_wants_to(make_pla
     assert move is not None and move != v("A5", game)
 
 
-def test_genmove_does_not_throw_a_group_away(make_player):
+def test_genmove_does_not_throw_a_group_away(make_player, position):
     game = position("""
         . . . . .
         . . . . .
@@ -169,7 +155,7 @@ def test_genmove_does_not_throw_a_group_away(make_player):
     assert move not in (None, v("A1", game), v("B1", game))
 
 
-def test_throwing_stones_away_counts_captures_and_suicide():
+def test_throwing_stones_away_counts_captures_and_suicide(position):
     game = position("""
         . O X . .
         O X . . .
@@ -191,7 +177,7 @@ def test_throwing_stones_away_counts_captures_and_suicide():
 # -- choosing -----------------------------------------------------------------------------
 
 
-def test_greedy_plays_the_most_probable_candidate(player):
+def test_greedy_plays_the_most_probable_candidate(player, position):
     game = position("""
         . . . . . . . . .
         . . . . . . . . .
@@ -248,7 +234,7 @@ def test_symmetry_averaging_is_equivariant(make_player):
 # -- passing, resigning, clean-up ---------------------------------------------------------
 
 
-def test_passes_when_no_candidate_is_left(player):
+def test_passes_when_no_candidate_is_left(player, position):
     game = position("""
         . X . X .
         X X X X X
@@ -261,7 +247,7 @@ def test_passes_when_no_candidate_is_left(player):
     assert player.genmove(game, WHITE) is None, "every empty point is suicide for white"
 
 
-def test_passes_after_the_opponent_passed_only_when_ahead(player):
+def test_passes_after_the_opponent_passed_only_when_ahead(player, position):
     game = position("""
         . . X O .
         . . X O .
@@ -288,7 +274,7 @@ def test_after_two_passes_genmove_still_answers_sensibly(player):
     assert move is None or player.candidates(game, BLACK)[move]
 
 
-def test_cleanup_captures_dead_stones_instead_of_passing(make_player):
+def test_cleanup_captures_dead_stones_instead_of_passing(make_player, position):
     game = position("""
         . . . . . . .
         . . . . . . .
@@ -311,7 +297,7 @@ def test_cleanup_captures_dead_stones_instead_of_passing(make_player):
     assert player.genmove(game, BLACK, cleanup=True) is None, "nothing left to capture"
 
 
-def test_cleanup_leaves_living_groups_alone(make_player):
+def test_cleanup_leaves_living_groups_alone(make_player, position):
     game = position("""
         . O . O . . .
         O O O O X . .
@@ -326,7 +312,7 @@ def test_cleanup_leaves_living_groups_alone(make_player):
     assert move is None, "white's group has two eyes: E7 is only a liberty, not a way to capture it"
 
 
-def test_resigns_only_when_asked_and_hopeless(make_player):
+def test_resigns_only_when_asked_and_hopeless(make_player, position):
     game = position("""
         O O O O O O O O O
         O O O O O O O O O

@@ -13,21 +13,6 @@ from gopolicy.go.rules import Game
 from gopolicy.play.search import Search
 
 
-def position(diagram: str, to_move: int, komi: float = 0.0) -> Game:
-    """A game from a diagram, top row first: X black, O white, . empty."""
-    rows = [row.split() for row in diagram.strip().splitlines()]
-    size = len(rows)
-    points = {"X": [], "O": []}
-    for i, row in enumerate(rows):
-        for col, mark in enumerate(row):
-            if mark in points:
-                points[mark].append((size - 1 - i) * size + col)
-    game = Game(size, komi)
-    game.setup(black=points["X"], white=points["O"])
-    game.to_move = to_move
-    return game
-
-
 class LeadEvaluator:
     """Priors: uniform over legal moves (pass a little), captures much more; ``favour`` (a policy that likes the
     wrong move) gets half of the mass and ``second`` a tenth, at the root only; value: the
@@ -77,8 +62,8 @@ X O O O O X .
 """
 
 
-def test_search_finds_the_capture_that_a_misleading_prior_hides():
-    game = position(CAPTURE, BLACK)
+def test_search_finds_the_capture_that_a_misleading_prior_hides(position):
+    game = position(CAPTURE, to_move=BLACK)
     evaluator = LeadEvaluator(favour="A7", second="E3")
     assert np.argmax(evaluator.evaluate([game])[0][0]) == from_gtp("A7", 7)  # the raw policy's choice
     result = Search(evaluator, batch_size=4).run(game, playouts=800)
@@ -99,8 +84,8 @@ X O O O O . .
 """
 
 
-def test_search_saves_the_group_in_atari():
-    game = position(SAVE, WHITE)
+def test_search_saves_the_group_in_atari(position):
+    game = position(SAVE, to_move=WHITE)
     evaluator = LeadEvaluator(favour="G1", second="F4")
     assert np.argmax(evaluator.evaluate([game])[0][0]) == from_gtp("G1", 7)
     result = Search(evaluator, batch_size=4).run(game, playouts=800)
@@ -155,8 +140,8 @@ def test_seconds_bound_the_search():
     assert result.playouts >= 4 and result.seconds < 2.0
 
 
-def test_edges_are_only_the_moves_with_a_prior():
-    game = position(CAPTURE, BLACK)
+def test_edges_are_only_the_moves_with_a_prior(position):
+    game = position(CAPTURE, to_move=BLACK)
     search = Search(LeadEvaluator(), batch_size=1)
     search.run(game, playouts=1)
     legal = np.flatnonzero(game.legal_mask(BLACK))
