@@ -7,8 +7,12 @@ follow the rule every player shares (:mod:`gopolicy.play.candidates`: legal, no 
 position, no own true eye, no stones thrown away). The GTP engine asks it for moves
 (``genmove``) and for the probabilities behind its analysis commands (:mod:`gopolicy.gtp.analysis`).
 
-Passing, besides when no candidate is left: when the opponent has just passed and the
-Tromp-Taylor score (area, every stone alive, komi included) already favours the player.
+Passing, besides when no candidate is left: when the opponent has just passed and the count
+already favours the player, or when it does not but every candidate lies where the game is
+settled (a point that one side owns in nearly every random playout): playing on inside settled
+territory changes nothing. The count is the area with komi once the dead stones are removed,
+both judged by Monte-Carlo ownership (:mod:`gopolicy.go.ownership`); counting every stone as
+alive would see a lost game as won, or a won one as lost, wherever dead stones remain.
 In clean-up mode (``kgs-genmove_cleanup``, where dead stones must be captured) it never
 passes for the second reason, and plays only candidates touching opponent strings that
 look capturable (none of their liberties in an area the opponent alone surrounds),
@@ -16,7 +20,7 @@ captures first; it passes when there are none.
 
 Resigning happens only with ``resign=True``, when the controller allows it, and when all
 of these hold: at least half as many moves as the board has points have been played;
-the Tromp-Taylor score has the player behind by more than a third of the board's points;
+the count has the player behind by more than a third of the board's points;
 and the network's best candidate has a probability under 5% (nothing urgent to save).
 
 Board sizes 2 to 25: the network is mapped to other sizes by :mod:`gopolicy.nn.board_size`.
@@ -32,6 +36,7 @@ import numpy as np
 
 from gopolicy.features import encode, get_feature_set
 from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, Move, opponent
+from gopolicy.go.ownership import dead_stones, final_score, ownership
 from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import resize_network
 from gopolicy.nn.hardware import use_bf16
@@ -52,9 +57,13 @@ def _neighbours(point: int, size: int) -> list[int]:
     return [point + d for d, ok in ((-size, row > 0), (size, row < size - 1), (-1, col > 0), (1, col < size - 1)) if ok]
 
 
-def lead(game: Game, colour: int) -> float:
-    """The Tromp-Taylor score (komi included) from ``colour``'s side: > 0 when it is ahead."""
-    score = game.score()
+SETTLED = 0.8  # |ownership| from which a point counts as settled
+
+
+def lead(game: Game, colour: int, owner: Optional[np.ndarray] = None) -> float:
+    """The count (area with komi, the dead stones removed) from ``colour``'s side: > 0 when it is ahead."""
+    owner = ownership(game) if owner is None else owner
+    score = final_score(game, dead=dead_stones(game, owner=owner))
     return score if colour == BLACK else -score
 
 
@@ -130,9 +139,16 @@ class EnginePlayer:
         ``seconds`` (the time the controller allows) is not needed: one forward pass is all
         it takes. ``cleanup``: the clean-up phase, in which dead stones must be captured.
         """
-        if not cleanup and self._may_pass(game, colour):
-            return None
+        owner = None
+        if not cleanup and game.last_move == (opponent(colour), None):
+            owner = ownership(game)
+            if lead(game, colour, owner) > 0:
+                return None
         probs = self.policy(game, colour)
+        if owner is not None:  # behind after the opponent's pass: play only where the game is open
+            probs = np.where(np.abs(owner) < SETTLED, probs, 0.0)
+            if not probs.any():
+                return None
         if cleanup:
             probs = self._cleanup_targets(game, colour, probs)
         elif allow_resign and self.resign and self._hopeless(game, colour, probs):
@@ -149,11 +165,6 @@ class EnginePlayer:
             logits = np.log(probs[points].astype(np.float64)) / self.temperature
             weights[points] = np.maximum(np.exp(logits - logits.max()), np.finfo(np.float64).tiny)
         return weights
-
-    @staticmethod
-    def _may_pass(game: Game, colour: int) -> bool:
-        """The opponent has just passed and the score already favours ``colour``."""
-        return game.last_move == (opponent(colour), None) and lead(game, colour) > 0
 
     @staticmethod
     def _hopeless(game: Game, colour: int, probs: np.ndarray) -> bool:

@@ -359,3 +359,34 @@ def test_a_four_plane_network_plays_too(tiny_model):
     model, info = tiny_model(feature_set="alphago4")
     player = EnginePlayer(model, info, precision="fp32")
     assert player.genmove(Game(9), BLACK) is not None
+
+
+def test_after_a_pass_it_counts_with_the_dead_stones_removed(make_player, position):
+    """Black leads by the count (36 - 36 + 1.5 once White's dead B7 is off) though Tromp-Taylor,
+    every stone alive, has it 26.5 behind: it passes instead of playing on."""
+    game = position("""
+        . . . X . O . . .
+        . . . X . O . . .
+        . O . X . O . . .
+        . . . X . O . . .
+        . . . X . O . . .
+        . . . X . O . . .
+        . . . X . O . . .
+        . . . X . O . . .
+        . . . X . O . . .
+    """, komi=-1.5, to_move=WHITE)
+    game.play(WHITE, None)
+    assert game.score() < 0
+    assert make_player(favour=("A1", 9)).genmove(game, BLACK) is None
+
+
+def test_behind_after_a_pass_it_does_not_play_inside_settled_territory(make_player, position):
+    game = position("""
+        . X X O .
+        . X X O .
+        . X X O .
+        . X X O .
+        . X X O .
+    """, to_move=BLACK)
+    game.play(BLACK, None)  # White is behind by 5 and every point is settled
+    assert make_player(favour=("A1", 5)).genmove(game, WHITE) is None
