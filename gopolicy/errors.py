@@ -5,7 +5,7 @@ run directory) is a :class:`GopolicyError`, so a command catches them all in one
 prints a one-line message. The types shared across layers live here (illegal moves, unusable
 records); each subsystem's own type lives with it and subclasses GopolicyError:
 ``DatasetError`` (gopolicy.dataset.format), ``ModelFileError`` (gopolicy.nn.modelfile),
-``TrainingError`` (gopolicy.training.train), ``RunError`` (gopolicy.rl.reinforce) and
+``TrainingError`` (gopolicy.training.train), ``EvaluationError`` (gopolicy.training.evaluate), ``RunError`` (gopolicy.rl.reinforce) and
 ``GtpError`` (gopolicy.gtp.protocol).
 """
 from __future__ import annotations

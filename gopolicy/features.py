@@ -145,13 +145,13 @@ def get_feature_set(name: Union[str, FeatureSet]) -> FeatureSet:
         raise ValueError(f"unknown feature set {name!r}; valid names: {', '.join(FEATURE_SETS)}") from None
 
 
-def _colour(player: Union[int, str]) -> int:
-    return parse_colour(player) if isinstance(player, str) else player
+def _colour(colour: Union[int, str]) -> int:
+    return parse_colour(colour) if isinstance(colour, str) else colour
 
 
-def encode(game_or_board: Union[Game, Board], player: Union[int, str], feature_set: Union[str, FeatureSet] = "alphago48",
+def encode(game_or_board: Union[Game, Board], colour: Union[int, str], feature_set: Union[str, FeatureSet] = "alphago48",
            out: Optional[np.ndarray] = None) -> np.ndarray:
-    """The planes of one position for ``player`` (BLACK/WHITE or ``'b'``/``'w'``) to move.
+    """The planes of one position for ``colour`` (BLACK/WHITE or ``'b'``/``'w'``) to move.
 
     Returns a ``uint8`` array ``(planes, size, size)``, ``[plane, row, col]``, row 0 at
     the bottom; any board size the rules support. With ``out`` (a C-contiguous ``uint8``
@@ -161,7 +161,7 @@ def encode(game_or_board: Union[Game, Board], player: Union[int, str], feature_s
     board = game_or_board.board if isinstance(game_or_board, Game) else game_or_board
     if out is None:
         out = np.empty((get_feature_set(feature_set).planes, board.size, board.size), np.uint8)
-    board.planes(_colour(player), out)
+    board.planes(_colour(colour), out)
     return out
 
 

@@ -19,6 +19,7 @@ import torch
 
 from gopolicy import _board
 from gopolicy.dataset.format import PASS, Dataset, DatasetError, iter_split_rows
+from gopolicy.go.coords import stored_to_actions
 from gopolicy.go.symmetry import SYMMETRIES, flat_permutation, inverse
 
 _UINT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
@@ -105,13 +106,13 @@ class BatchLoader:
 
     def to_device(self, packed: np.ndarray, moves: np.ndarray, symmetries: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Unpacks and transforms: with the compiled kernel on the CPU, with torch ops on a GPU."""
-        n, b = self.size * self.size, len(packed)
+        b = len(packed)
         sym = torch.from_numpy(symmetries).to(self.device)
         if self.device.type == "cpu":
             planes = self.unpack_cpu(packed, symmetries)
         else:
             planes = self.unpack_torch(torch.from_numpy(packed).to(self.device, non_blocking=True), sym)
-        targets = torch.from_numpy(np.where(moves == PASS, n, moves)).to(self.device)
+        targets = torch.from_numpy(stored_to_actions(moves, self.size)).to(self.device)
         return planes.view(b, self.planes, self.size, self.size), self.target_maps[sym, targets]
 
     def unpack_cpu(self, packed: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:

@@ -29,7 +29,10 @@ reserved for an object that chooses moves.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EMPTY, BLACK, WHITE = 0, 1, 2
 MIN_SIZE, MAX_SIZE = 2, 25
@@ -89,6 +92,13 @@ def move_to_stored(move: Move) -> int:
 def stored_to_move(stored: int) -> Move:
     """A stored move -> a move."""
     return None if stored == PASS else int(stored)
+
+
+def stored_to_actions(stored: "np.ndarray", size: int) -> "np.ndarray":
+    """Stored moves (an array) -> their action / target indices (``PASS`` -> ``size*size``), vectorised."""
+    import numpy as np
+
+    return np.where(stored == PASS, size * size, stored)
 
 
 def check_size(size: int) -> int:

@@ -51,7 +51,18 @@ from gymnasium import spaces
 from gopolicy.errors import IllegalMoveError
 from gopolicy.features import encode, get_feature_set
 from gopolicy.go.board_image import board_image
-from gopolicy.go.coords import BLACK, WHITE, Move, check_size, colour_letter, colour_title, parse_colour, to_gtp
+from gopolicy.go.coords import (
+    BLACK,
+    WHITE,
+    Move,
+    action_to_move,
+    check_size,
+    colour_letter,
+    colour_title,
+    move_to_action,
+    parse_colour,
+    to_gtp,
+)
 from gopolicy.go.coords import opponent as other_colour
 from gopolicy.go.rules import Game
 
@@ -123,7 +134,7 @@ class GoEnv(gym.Env):
         self.opponent = make_opponent(opponent)
         self._agent_colour_option = self._parse_agent_colour(agent_colour)
         self.agent_colour = BLACK if self._agent_colour_option == "random" else self._agent_colour_option
-        self.pass_action = size * size
+        self.pass_action = move_to_action(None, size)
         self.observation_space = spaces.Box(0, 1, (self.features.planes, size, size), np.uint8)
         self.action_space = spaces.Discrete(size * size + 1)
         self.game = Game(size, self.komi)
@@ -200,7 +211,7 @@ class GoEnv(gym.Env):
     def _to_move(self, action: Any) -> Move:
         if not isinstance(action, (int, np.integer)) or isinstance(action, bool) or not 0 <= action <= self.pass_action:
             raise ValueError(f"action must be an int in 0..{self.pass_action} ({self.pass_action} = pass), got {action!r}")
-        return None if action == self.pass_action else int(action)
+        return action_to_move(int(action), self.size)
 
     def _game_stops(self) -> bool:
         return self.game.is_over or self.game.move_number >= self.max_moves
@@ -210,7 +221,7 @@ class GoEnv(gym.Env):
         action = self.opponent(self.game.copy(), colour, action_mask(self.game, colour))
         if action is not None and not (isinstance(action, (int, np.integer)) and 0 <= action <= self.pass_action):
             raise RuntimeError(f"the opponent returned {action!r}, not an action in 0..{self.pass_action} or None")
-        move = None if action is None or action == self.pass_action else int(action)
+        move = None if action is None else action_to_move(int(action), self.size)
         if not self.game.is_legal(colour, move):
             raise RuntimeError(f"the opponent chose an illegal move: {colour_letter(colour)} {to_gtp(move, self.size)}")
         self.game.play(colour, move)
