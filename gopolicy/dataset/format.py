@@ -6,6 +6,8 @@ A dataset is a directory::
     journal.jsonl          one line per committed shard: what prepare did (for resume)
     shards/shard-NNNNNN.planes.npy   uint8 (rows, packed_bytes): bit-packed planes
     shards/shard-NNNNNN.meta.npy     META_DTYPE (rows,): target move, game, move number, colour
+    shards/shard-NNNNNN.games.npy    GAMES_DTYPE (games,): each game's winner, komi and handicap
+                                     (value-network targets; absent in datasets made before it, which still load)
 
 Each shard holds whole games, its rows sorted by split (train, then
 validation, then test); the manifest gives each split's row range and each
@@ -20,8 +22,9 @@ shard either exists whole or not at all. What is checked when:
 * **opening** (every command that reads a dataset): the manifest; every shard file's
   size against it (truncation) and its ``.npy`` header (shape, dtype); every stored
   number of ``meta`` in range (move a point of the board or ``PASS``, colour black or
-  white, game >= 0, move number >= 1) and every split range inside its shard. This reads
-  the meta files (9 bytes a position), not the planes.
+  white, game >= 0, move number >= 1) and every split range inside its shard; the games
+  file's rows (one per game of the shard, winners black, white or 0). This reads the meta
+  and games files (9 bytes a position, 10 a game), not the planes.
 * ``verify()`` (``gopolicy prepare --verify --out DATASET``): the CRC-32 of every file,
   which also catches flipped bits in the planes, which opening cannot see.
 """
@@ -32,7 +35,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -45,6 +48,7 @@ from gopolicy.util.progress import progress as progress_bar
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
+GAMES_DTYPE = np.dtype([("game", "<i4"), ("winner", "u1"), ("komi", "<f4"), ("handicap", "u1")])  # one row a game
 META_DTYPE = np.dtype([("move", "<i2"), ("game", "<i4"), ("move_number", "<i2"), ("colour", "u1")])
 
 
@@ -79,6 +83,7 @@ class Shard:
     planes: np.ndarray  # uint8 (rows, packed_bytes), memory-mapped
     meta: np.ndarray  # META_DTYPE (rows,), memory-mapped
     splits: dict[str, tuple[int, int]]
+    games: Optional[np.ndarray] = None  # GAMES_DTYPE, one row per game; None in datasets made before results were kept
 
 
 def _open_npy(path: Path, entry: dict) -> np.ndarray:
@@ -124,7 +129,20 @@ class Dataset:
         if problem:
             raise DatasetError(f"{base.with_name(base.name + '.meta.npy')}: {problem}: the shard is corrupt "
                                "(check every file with gopolicy prepare --verify --out DATASET)")
-        return Shard(entry["name"], planes, meta, splits)
+        games = None
+        if "results" in entry:
+            path = base.with_name(base.name + ".games.npy")
+            games = _open_npy(path, entry["results"])
+            problem = check_games(games, meta)
+            if problem:
+                raise DatasetError(f"{path}: {problem}: the shard is corrupt "
+                                   "(check every file with gopolicy prepare --verify --out DATASET)")
+        return Shard(entry["name"], planes, meta, splits, games)
+
+    @property
+    def has_results(self) -> bool:
+        """Whether every shard records its games' results (datasets prepared before they were kept do not)."""
+        return all(shard.games is not None for shard in self.shards)
 
     def rows(self, split: str) -> int:
         """Positions (pass positions included) in a split."""
@@ -133,9 +151,9 @@ class Dataset:
     def verify(self, progress: bool = False) -> None:
         """Checks every shard file's CRC-32 against the manifest; DatasetError on the first mismatch."""
         for entry in progress_bar(self.manifest["shards"], desc="verify", unit="shard", enabled=progress):
-            for kind in ("planes", "meta"):
+            for kind in ("planes", "meta", "games") if "results" in entry else ("planes", "meta"):
                 path = self.path / "shards" / f"{entry['name']}.{kind}.npy"
-                if file_crc32(path) != entry[kind]["crc32"]:
+                if file_crc32(path) != entry["results" if kind == "games" else kind]["crc32"]:
                     raise DatasetError(f"{path}: CRC-32 mismatch: the shard is corrupt")
 
 
@@ -150,6 +168,20 @@ def check_meta(meta: np.ndarray, board_size: int = 19) -> str:
         if not ok.all():
             row = int(np.argmin(ok))
             return f"row {row}: {name} {int(meta[name][row])} is {what}"
+    return ""
+
+
+def check_games(games: np.ndarray, meta: np.ndarray) -> str:
+    """What is wrong with a shard's games rows ('' when nothing is): one row per game of its
+    ``meta``, in order, each winner BLACK, WHITE or 0."""
+    if games.dtype != GAMES_DTYPE or games.ndim != 1:
+        return f"games rows of type {games.dtype}, not {GAMES_DTYPE}"
+    ids = np.unique(np.asarray(meta["game"]))
+    if len(games) != len(ids) or not (np.asarray(games["game"]) == ids).all():
+        return f"{len(games)} games rows for the {len(ids)} games of the shard"
+    bad = ~np.isin(np.asarray(games["winner"]), (0, BLACK, WHITE))
+    if bad.any():
+        return f"row {int(np.argmax(bad))}: winner {int(games['winner'][np.argmax(bad)])} is not 0, {BLACK} or {WHITE}"
     return ""
 
 

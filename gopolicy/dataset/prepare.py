@@ -36,6 +36,7 @@ from tqdm import tqdm
 from gopolicy import __version__
 from gopolicy.dataset.format import (
     FORMAT_VERSION,
+    GAMES_DTYPE,
     META_DTYPE,
     SPLITS,
     DatasetError,
@@ -114,6 +115,9 @@ class GameRows:
     planes: np.ndarray  # (n, packed_bytes) uint8
     moves: np.ndarray  # (n,) int16, PASS for a pass
     colours: np.ndarray  # (n,) uint8
+    winner: int = 0  # BLACK, WHITE, or 0 (draw, void, no result)
+    komi: float = 0.0
+    handicap: int = 0
 
 
 def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) -> GameRows:
@@ -131,7 +135,8 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
         encode(game, colour, features, out=unpacked[i])
         moves[i] = move_to_stored(move)
         colours[i] = colour
-    return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours)
+    return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours, record.winner, record.komi,
+                    min(record.handicap, 255))
 
 
 def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | SkippedGame]:
@@ -240,7 +245,8 @@ class Preparer:
         name = f"shard-{sum(1 for e in self.journal if e.get('shard')):06d}"
         planes = np.empty((p.rows, packed_bytes(self.planes)), np.uint8)
         meta = np.zeros(p.rows, META_DTYPE)
-        row, ranges = 0, {}
+        games = np.zeros(sum(len(p.games[split]) for split in SPLITS), GAMES_DTYPE)
+        row, ranges, index = 0, {}, 0
         for split in SPLITS:
             start = row
             for g in p.games[split]:
@@ -250,13 +256,16 @@ class Preparer:
                 m["move"], m["colour"], m["game"], m["move_number"] = g.moves, g.colours, self.next_game, np.arange(1, n + 1)
                 entry["keys"].append(g.key.hex())
                 entry["games"].append([g.source, split, n])
+                games[index] = (self.next_game, g.winner, g.komi, g.handicap)
+                index += 1
                 self.next_game += 1
                 row += n
             ranges[split] = [start, row]
         base = self.out / "shards" / name
         return {"name": name, "rows": p.rows, "splits": ranges,
                 "planes": write_npy(base.with_name(name + ".planes.npy"), planes),
-                "meta": write_npy(base.with_name(name + ".meta.npy"), meta)}
+                "meta": write_npy(base.with_name(name + ".meta.npy"), meta),
+                "results": write_npy(base.with_name(name + ".games.npy"), games)}
 
     def write_manifest(self) -> dict:
         shards = [e["shard"] for e in self.journal if e.get("shard")]

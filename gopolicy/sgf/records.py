@@ -71,6 +71,13 @@ class GameRecord:
     encoding: str = "UTF-8"  # the one the text properties were decoded with
 
     @property
+    def winner(self) -> int:
+        """BLACK or WHITE as ``RE`` says (``B+3.5``, ``W+R``, ``B+T`` ...); 0 for a draw, a void
+        game or no result."""
+        result = self.result.strip().upper()
+        return BLACK if result.startswith("B+") else WHITE if result.startswith("W+") else 0
+
+    @property
     def passes(self) -> int:
         """How many of the moves are passes."""
         return sum(1 for _, move in self.moves if move is None)

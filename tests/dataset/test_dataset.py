@@ -95,7 +95,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     resumed = prepare([TYGEM], part, shard_rows=5000, jobs=1, progress=False)
     assert resumed["counts"] == full["counts"]
     assert 0 < resumed["run"]["positions"] < sum(full["counts"]["positions"].values())
-    assert len(list((part / "shards").iterdir())) == 2 * len(resumed["shards"])  # orphans removed
+    assert len(list((part / "shards").iterdir())) == 3 * len(resumed["shards"])  # planes, meta, games; orphans removed
     again = prepare([TYGEM], part, shard_rows=5000, jobs=1, progress=False)  # the torn line lost nothing after it
     assert again["run"]["positions"] == 0 and again["counts"] == full["counts"]
 
@@ -342,3 +342,45 @@ def test_datasets_from_before_the_skipped_list_and_lock_still_open_and_grow(kgs_
     grown = prepare([KGS, TYGEM], old, shard_rows=6000, jobs=1, progress=False, splits=SplitSizes(0.05, 0.05))
     assert grown["run"]["positions"] == sum(len(g.moves) for g in sample_games(TYGEM))
     assert read_skipped(old / "skipped.tsv") == []
+
+
+def test_each_game_records_its_result_komi_and_handicap(kgs_dataset):
+    dataset = Dataset(kgs_dataset)
+    assert dataset.has_results
+    records = {}
+    for source, data in iter_sgf([KGS]):
+        record = read_game(data, source, size=19)
+        records[source] = record
+    sources = [g for entry in (json.loads(line) for line in (kgs_dataset / "journal.jsonl").read_text().splitlines())
+               for g in entry["games"]]
+    rows = np.concatenate([shard.games for shard in dataset.shards])
+    assert len(rows) == len(sources) and (rows["game"] == np.arange(len(rows))).all()
+    for (source, _, _), row in zip(sources, rows):
+        record = records[source]
+        assert row["winner"] == record.winner and row["komi"] == pytest.approx(record.komi)
+        assert row["handicap"] == record.handicap
+    assert {int(w) for w in rows["winner"]} <= {0, 1, 2} and (rows["winner"] == 1).any() and (rows["winner"] == 2).any()
+
+
+def test_datasets_without_results_still_load_and_bad_results_are_caught(kgs_dataset, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(kgs_dataset, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for shard in manifest["shards"]:
+        del shard["results"]
+        (old / "shards" / f"{shard['name']}.games.npy").unlink()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    dataset = Dataset(old)
+    assert not dataset.has_results and dataset.rows("train") == Dataset(kgs_dataset).rows("train")
+    dataset.verify()
+
+    bad = tmp_path / "bad"
+    shutil.copytree(kgs_dataset, bad)
+    name = json.loads((bad / "manifest.json").read_text())["shards"][0]["name"]
+    path = bad / "shards" / f"{name}.games.npy"
+    games = np.load(path)
+    games["winner"][0] = 7
+    with open(path, "r+b") as f:  # same size, so only the content check can notice
+        np.save(f, games, allow_pickle=False)
+    with pytest.raises(DatasetError, match="winner 7"):
+        Dataset(bad)
