@@ -70,3 +70,22 @@ def _position(diagram: str, komi: float = 0.0, to_move: int = BLACK, **rules) ->
 def position() -> Callable[..., Game]:
     """Makes a game from a diagram: ``position(diagram, komi=0.0, to_move=BLACK, **Game rules)``."""
     return _position
+
+
+FINISHED_9X9 = """
+. . . X . O . . .
+. . . X . O . . .
+. O . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+. . . X . O . . .
+"""  # a finished 9x9 game: Black owns A-D, White F-J, E is neutral, the white stone at B7 is dead
+
+
+@pytest.fixture(scope="session")
+def finished_diagram() -> str:
+    """The diagram of a finished 9x9 game with one dead stone (see FINISHED_9X9)."""
+    return FINISHED_9X9

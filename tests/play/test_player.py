@@ -361,20 +361,10 @@ def test_a_four_plane_network_plays_too(tiny_model):
     assert player.genmove(Game(9), BLACK) is not None
 
 
-def test_after_a_pass_it_counts_with_the_dead_stones_removed(make_player, position):
+def test_after_a_pass_it_counts_with_the_dead_stones_removed(make_player, position, finished_diagram):
     """Black leads by the count (36 - 36 + 1.5 once White's dead B7 is off) though Tromp-Taylor,
     every stone alive, has it 26.5 behind: it passes instead of playing on."""
-    game = position("""
-        . . . X . O . . .
-        . . . X . O . . .
-        . O . X . O . . .
-        . . . X . O . . .
-        . . . X . O . . .
-        . . . X . O . . .
-        . . . X . O . . .
-        . . . X . O . . .
-        . . . X . O . . .
-    """, komi=-1.5, to_move=WHITE)
+    game = position(finished_diagram, komi=-1.5, to_move=WHITE)
     game.play(WHITE, None)
     assert game.score() < 0
     assert make_player(favour=("A1", 9)).genmove(game, BLACK) is None
