@@ -78,7 +78,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     policy, policy_features, value, value_features = networks(args)
     bf16 = use_bf16(args.precision, "cpu")
-    evaluator = NetworkEvaluator(policy, policy_features, value, value_features, bf16=bf16)
+    evaluator = TimedEvaluator(policy, policy_features, value, value_features, bf16=bf16)
     games = positions(args.positions)
     print(f"policy k={policy.filters}, value k={value.filters}, {'bf16' if bf16 else 'fp32'}, "
           f"{args.threads} thread(s), {args.playouts} playouts from each of {len(games)} positions")
@@ -88,39 +88,28 @@ def main() -> None:
     for batch in args.batch_sizes:
         searched, in_networks = [], []
         for _ in range(args.rounds):
-            timed = TimedEvaluator(evaluator)
+            evaluator.network_seconds = 0.0
             start = time.process_time()
             for game in games:
-                Search(timed, batch_size=batch).run(game, playouts=args.playouts)
+                Search(evaluator, batch_size=batch).run(game, playouts=args.playouts)
             searched.append(time.process_time() - start)
-            in_networks.append(timed.network_seconds)
+            in_networks.append(evaluator.network_seconds)
         s, n = statistics.median(searched), statistics.median(in_networks)
         total = args.playouts * len(games)
         print(f"{batch:>5}  {total / s:>10.1f}  {s:>9.2f}  {n:>9.2f}  {s / n - 1:>8.1%}")
 
 
-class TimedEvaluator:
-    """The evaluator, with the CPU time spent in its bare network passes added up."""
+class TimedEvaluator(NetworkEvaluator):
+    """The evaluator, adding up the CPU time spent in its bare network passes."""
 
-    def __init__(self, evaluator: NetworkEvaluator):
-        self.evaluator, self.network_seconds = evaluator, 0.0
-        run = evaluator.run_networks
+    network_seconds = 0.0
 
-        def timed_run(planes, mask):
-            start = time.process_time()
-            try:
-                return run(planes, mask)
-            finally:
-                self.network_seconds += time.process_time() - start
-
-        self.run_networks = timed_run
-
-    def evaluate(self, games):
-        self.evaluator.run_networks, saved = self.run_networks, self.evaluator.run_networks
+    def run_networks(self, planes, mask):
+        start = time.process_time()
         try:
-            return self.evaluator.evaluate(games)
+            return super().run_networks(planes, mask)
         finally:
-            self.evaluator.run_networks = saved
+            self.network_seconds += time.process_time() - start
 
 if __name__ == "__main__":
     main()

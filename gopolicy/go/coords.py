@@ -29,10 +29,9 @@ reserved for an object that chooses moves.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
 EMPTY, BLACK, WHITE = 0, 1, 2
 MIN_SIZE, MAX_SIZE = 2, 25
@@ -94,10 +93,8 @@ def stored_to_move(stored: int) -> Move:
     return None if stored == PASS else int(stored)
 
 
-def stored_to_actions(stored: "np.ndarray", size: int) -> "np.ndarray":
+def stored_to_actions(stored: np.ndarray, size: int) -> np.ndarray:
     """Stored moves (an array) -> their action / target indices (``PASS`` -> ``size*size``), vectorised."""
-    import numpy as np
-
     return np.where(stored == PASS, size * size, stored)
 
 

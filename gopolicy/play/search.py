@@ -124,7 +124,7 @@ class Search:
     # --- the tree across moves ---
 
     def _root_for(self, game: Game) -> Node:
-        key = (game.size, game.board.hash, game.to_move, game.passes)
+        key = _position_key(game)
         if self.root is None or self.root_key != key:
             self.root, self.root_key = Node(game.to_move), key
         return self.root
@@ -138,10 +138,11 @@ class Search:
         action = move_to_action(move, game.size)
         index = np.flatnonzero(self.root.actions == action)
         child = self.root.children.get(int(index[0])) if len(index) else None
-        after = game.copy(undoable=False)
-        after.play(game.to_move, move)
-        self.root = child
-        self.root_key = (after.size, after.board.hash, after.to_move, after.passes) if child is not None else None
+        self.root, self.root_key = child, None
+        if child is not None:
+            after = game.copy(undoable=False)
+            after.play(game.to_move, move)
+            self.root_key = _position_key(after)
 
     def reset(self) -> None:
         self.root, self.root_key = None, None
@@ -169,22 +170,22 @@ class Search:
             if done and stop is not None and stop():
                 break
             want = self.batch_size if playouts is None else min(self.batch_size, playouts - done)
-            done += self._playout_batch(game, root, want)
-            if not len(root.actions):
+            ran = self._playout_batch(game, root, want)
+            done += ran
+            if not ran:
                 break
         return self._result(game, root, done, time.monotonic() - start)
 
     def _playout_batch(self, game: Game, root: Node, count: int) -> int:
+        """Runs up to ``count`` playouts, evaluating their new leaves in one batch; returns how many ran."""
         pending: list[tuple[list[tuple[Node, int]], Node, Game]] = []
+        ran = 0
         for _ in range(count):
             path, leaf, position = self._descend(game, root)
-            if not path:
+            if not path:  # the root has nothing to play
                 break
-            if leaf.terminal_value is not None or leaf.expanded:  # game over here: value known
-                self._backup(path, leaf.terminal_value if leaf.terminal_value is not None else leaf.value, leaf.to_move)
-                continue
-            if position.is_over:
-                leaf.terminal_value = _final_value(position, leaf.to_move)
+            ran += 1
+            if leaf.terminal_value is not None:  # the game is over there: its value is known
                 self._backup(path, leaf.terminal_value, leaf.to_move)
                 continue
             for node, edge in path:  # virtual loss until the batch is evaluated
@@ -200,7 +201,7 @@ class Search:
                 if not leaf.expanded:
                     leaf.expand(prior, value)
                 self._backup(path, leaf.value, leaf.to_move)
-        return count
+        return ran
 
     def _descend(self, game: Game, root: Node) -> tuple[list[tuple[Node, int]], Node, Game]:
         """Follows PUCT from the root to a node not yet expanded (or a finished game), playing
@@ -266,6 +267,11 @@ class Search:
                 break
             edge = int(np.argmax(node.visits))
         return line
+
+
+def _position_key(game: Game) -> tuple:
+    """What identifies a position for the tree: the stones, the colour to move, the passes before it."""
+    return game.size, game.board.hash, game.to_move, game.passes
 
 
 def _final_value(game: Game, colour: int) -> float:

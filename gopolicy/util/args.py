@@ -24,7 +24,7 @@ def _number(convert: Callable[[str], float], test: Callable[[float], bool], what
             value = convert(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if isinstance(value, float) and not math.isfinite(value) or not test(value):
+        if (isinstance(value, float) and not math.isfinite(value)) or not test(value):
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         return value
 
