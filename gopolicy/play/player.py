@@ -151,7 +151,7 @@ class EnginePlayer:
                 return None
         if cleanup:
             probs = self._cleanup_targets(game, colour, probs)
-        elif allow_resign and self.resign and self._hopeless(game, colour, probs):
+        elif allow_resign and self.resign and self._hopeless(game, colour, probs, owner):
             return RESIGN
         if self.temperature == 0:
             return choose(game, colour, probs, greedy)
@@ -167,10 +167,11 @@ class EnginePlayer:
         return weights
 
     @staticmethod
-    def _hopeless(game: Game, colour: int, probs: np.ndarray) -> bool:
+    def _hopeless(game: Game, colour: int, probs: np.ndarray, owner: Optional[np.ndarray] = None) -> bool:
+        """The resigning rule of the module's docstring; the count (playouts) is asked last, when the cheap tests pass."""
         points = game.size * game.size
-        return (game.move_number >= RESIGN_AFTER_MOVES * points and lead(game, colour) < -RESIGN_BEHIND_BY * points
-                and probs.max() < RESIGN_BEST_PRIOR)
+        return (game.move_number >= RESIGN_AFTER_MOVES * points and probs.max() < RESIGN_BEST_PRIOR
+                and lead(game, colour, owner) < -RESIGN_BEHIND_BY * points)
 
     @staticmethod
     def _cleanup_targets(game: Game, colour: int, probs: np.ndarray) -> np.ndarray:
