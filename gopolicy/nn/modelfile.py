@@ -4,7 +4,9 @@ The file is ``torch.save`` of a dict of plain data only (str, int, dicts, lists 
 
     format          "gopolicy-model"
     format_version  FORMAT_VERSION
-    architecture    PolicyNetwork's arguments: planes, filters, layers, board_size
+    architecture    the network's arguments: planes, filters, layers, board_size (a policy
+                    network's, optionally its variant "arch"), or with "kind": "value" a
+                    ValueNetwork's (and its "hidden" width)
     feature_set     name of the feature planes the network reads, e.g. "alphago48"
     provenance      JSON-able dict describing how it was trained
     weights         the state dict
@@ -32,11 +34,14 @@ from gopolicy.features import ALL_PLANES, FEATURE_SETS, get_feature_set
 from gopolicy.go.coords import MAX_SIZE, MIN_SIZE
 from gopolicy.nn import policy
 from gopolicy.nn.policy import PolicyNetwork
+from gopolicy.nn.value import ValueNetwork
 from gopolicy.util.files import write_atomic
 
 FORMAT = "gopolicy-model"
 FORMAT_VERSION = 1
 PathLike = Union[str, os.PathLike]
+Network = Union[PolicyNetwork, ValueNetwork]
+KINDS = ("policy", "value")  # what a model file may hold; files without "kind" hold a policy network
 
 
 class ModelFileError(GopolicyError):
@@ -57,8 +62,18 @@ class ModelInfo:
     format_version: int
     gopolicy_version: str
 
+    @property
+    def kind(self) -> str:
+        """``policy`` or ``value``: which network the file holds."""
+        return network_kind(self.architecture)
 
-def save_model(path: PathLike, model: PolicyNetwork, feature_set: str,
+
+def network_kind(architecture: Dict[str, Any]) -> str:
+    """``policy`` or ``value``: the network an architecture describes (no "kind": a policy network)."""
+    return architecture.get("kind", "policy")
+
+
+def save_model(path: PathLike, model: Network, feature_set: str,
                provenance: Dict[str, Any] | None = None) -> None:
     """Writes ``model`` (weights in their current dtype) with its feature set's name and
     training provenance to ``path``, atomically (:func:`~gopolicy.util.files.write_atomic`).
@@ -80,9 +95,11 @@ def save_model(path: PathLike, model: PolicyNetwork, feature_set: str,
     write_atomic(path, lambda f: torch.save(contents, f))
 
 
-def load_model(path: PathLike, map_location: Union[str, torch.device] = "cpu") -> Tuple[PolicyNetwork, ModelInfo]:
-    """Reads a model file; the network comes back in eval mode on ``map_location``, with
-    the weights' saved dtype. Raises ModelFileError (naming the file) if it cannot be used:
+def load_model(path: PathLike, map_location: Union[str, torch.device] = "cpu",
+               kind: str = "policy") -> Tuple[Network, ModelInfo]:
+    """Reads a model file of a ``kind`` network (``policy``, ``value``, or ``any``); the
+    network comes back in eval mode on ``map_location``, with the weights' saved dtype.
+    Raises ModelFileError (naming the file) if it cannot be used: another kind of network,
     unreadable, unsafe, corrupt, an architecture out of bounds or not matching the weights,
     a feature set that is unknown or does not fit the network, or weights that are not finite.
     Every check that the file's contents can make expensive runs on bounded input first."""
@@ -97,6 +114,8 @@ def load_model(path: PathLike, map_location: Union[str, torch.device] = "cpu") -
         info = ModelInfo(architecture=_checked_architecture(contents["architecture"], contents["feature_set"]),
                          feature_set=contents["feature_set"], provenance=dict(contents["provenance"]),
                          format_version=version, gopolicy_version=str(contents["gopolicy_version"]))
+        if kind != "any" and info.kind != kind:
+            raise ModelFileError(path, f"holds a {info.kind} network, not the {kind} network wanted here")
         weights, digest = _checked_weights(contents["weights"]), contents["weights_sha256"]
         if weights_digest(weights) != digest:
             raise ModelFileError(path, "the weights do not match their checksum: the file is corrupt or was altered")
@@ -120,7 +139,7 @@ def weights_digest(weights: Dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def network_from(architecture: Any, feature_set: Any, weights: Any) -> PolicyNetwork:
+def network_from(architecture: Any, feature_set: Any, weights: Any) -> Network:
     """The network ``architecture`` describes, holding ``weights`` (its tensors become the
     parameters, on their device and dtype), checked as a model file is (see the module's
     docstring): for any input read from a file, such as an RL checkpoint. Raises ValueError
@@ -128,7 +147,10 @@ def network_from(architecture: Any, feature_set: Any, weights: Any) -> PolicyNet
     architecture = _checked_architecture(architecture, feature_set)
     weights = _checked_weights(weights)
     with torch.device("meta"):  # shapes only, cheap now that the architecture is bounded
-        model = PolicyNetwork(**architecture)
+        if network_kind(architecture) == "value":
+            model = ValueNetwork(**{k: v for k, v in architecture.items() if k != "kind"})
+        else:
+            model = PolicyNetwork(**architecture)
     _compare_tensors(model.state_dict(), weights)
     for name, tensor in weights.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
@@ -168,7 +190,12 @@ def _checked_architecture(architecture: Any, feature_set: Any) -> Dict[str, Any]
     for key, value in architecture.items():
         if not isinstance(key, str) or not isinstance(value, (int, float, str, bool, type(None))):
             raise _Unusable(f"architecture entry {_short(key)}: {_short(value)} is not a plain setting")
-    bounds = {"layers": (2, MAX_LAYERS), "board_size": (MIN_SIZE, MAX_SIZE), "planes": (1, ALL_PLANES)}
+    kind = architecture.get("kind", "policy")
+    if kind not in KINDS:
+        raise _Unusable(f"unknown kind of network {_short(kind)} (known: {', '.join(KINDS)})")
+    if kind == "value" and "arch" in architecture:
+        raise _Unusable("a value network has no variants (\"arch\")")
+    bounds = {"layers": (2 if kind == "policy" else 3, MAX_LAYERS), "board_size": (MIN_SIZE, MAX_SIZE), "planes": (1, ALL_PLANES)}
     for key, value in architecture.items():
         if isinstance(value, int) and not isinstance(value, bool):
             low, high = bounds.get(key, (0, MAX_WIDTH))

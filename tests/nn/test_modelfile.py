@@ -245,3 +245,37 @@ def test_every_network_variant_round_trips(tmp_path, arch):
     loaded, info = load_model(tmp_path / "net.model")
     x = torch.randn(2, 4, 9, 9)
     assert torch.equal(loaded(x), net(x)) and info.architecture == net.architecture
+
+
+@pytest.fixture
+def saved_value(tmp_path):
+    from gopolicy.nn.value import ValueNetwork
+    torch.manual_seed(0)
+    net = ValueNetwork(planes=49, filters=8, layers=4, board_size=9, hidden=16)
+    path = tmp_path / "value.model"
+    save_model(path, net, "alphago49", {"target": "value"})
+    return net, path
+
+
+def test_a_value_network_round_trips_and_says_its_kind(saved_value):
+    net, path = saved_value
+    loaded, info = load_model(path, kind="value")
+    assert info.kind == "value" and info.architecture["hidden"] == 16
+    x = torch.rand(3, 49, 9, 9).round()
+    assert torch.equal(loaded(x), net.eval()(x))
+
+
+def test_a_network_of_the_wrong_kind_is_refused_by_name(saved, saved_value):
+    with pytest.raises(ModelFileError, match="holds a value network, not the policy network"):
+        load_model(saved_value[1])
+    with pytest.raises(ModelFileError, match="holds a policy network, not the value network"):
+        load_model(saved[1], kind="value")
+    assert load_model(saved_value[1], kind="any")[1].kind == "value"
+
+
+def test_an_unknown_kind_of_network_is_refused(saved_value):
+    _, path = saved_value
+    architecture = {**torch.load(path, weights_only=True)["architecture"], "kind": "oracle"}
+    edit_and_resave(path, architecture=architecture)
+    with pytest.raises(ModelFileError, match="unknown kind of network 'oracle'"):
+        load_model(path, kind="any")
