@@ -268,22 +268,29 @@ static PyObject *Board_planes(BoardObject *self, PyObject *args)
 
 static PyObject *Board_playout_ownership(BoardObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"colour", "playouts", "seed", "out", "max_moves", "allow_suicide", NULL};
+    static char *kwlist[] = {"colour", "playouts", "seed", "out", "max_moves", "allow_suicide", "neutral", NULL};
     int colour, playouts, max_moves = 0, allow_suicide = 0;
     unsigned long long seed;
-    PyObject *out;
-    Py_buffer view;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iiKO|ip", kwlist, &colour, &playouts, &seed, &out, &max_moves,
-                                     &allow_suicide))
+    PyObject *out, *neutral = Py_None;
+    Py_buffer view, neutral_view = {0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iiKO|ipO", kwlist, &colour, &playouts, &seed, &out, &max_moves,
+                                     &allow_suicide, &neutral))
         return NULL;
     if (!colour_arg(colour)) return NULL;
     if (playouts < 1) return PyErr_Format(PyExc_ValueError, "playouts must be at least 1, got %d", playouts);
     if (max_moves <= 0) max_moves = 3 * self->b.size * self->b.size;
-    if (!writable(out, &view, (Py_ssize_t)sizeof(int32_t) * self->b.size * self->b.size)) return NULL;
+    Py_ssize_t bytes = (Py_ssize_t)sizeof(int32_t) * self->b.size * self->b.size;
+    if (!writable(out, &view, bytes)) return NULL;
+    if (neutral != Py_None && !writable(neutral, &neutral_view, bytes)) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int32_t *neutral_sum = neutral != Py_None ? neutral_view.buf : NULL;
     Py_BEGIN_ALLOW_THREADS
-    playout_ownership(&self->b, colour, playouts, (uint64_t)seed, max_moves, allow_suicide, view.buf);
+    playout_ownership(&self->b, colour, playouts, (uint64_t)seed, max_moves, allow_suicide, view.buf, neutral_sum);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
+    if (neutral_sum) PyBuffer_Release(&neutral_view);
     Py_RETURN_NONE;
 }
 
@@ -343,9 +350,10 @@ static PyMethodDef Board_methods[] = {
     {"planes", (PyCFunction)Board_planes, METH_VARARGS,
      "planes(player, out): AlphaGo feature planes for player to move into out (k x size x size uint8, k <= 49)."},
     {"playout_ownership", (PyCFunction)(void (*)(void))Board_playout_ownership, METH_VARARGS | METH_KEYWORDS,
-     "playout_ownership(colour, playouts, seed, out, max_moves=0, allow_suicide=False): random playouts from "
-     "this position (colour to move; the board is unchanged); out[f] (size*size int32) = playouts that end with "
-     "f Black's minus those with f White's. max_moves 0: 3 * size * size."},
+     "playout_ownership(colour, playouts, seed, out, max_moves=0, allow_suicide=False, neutral=None): random "
+     "playouts from this position (colour to move; the board is unchanged); out[f] (size*size int32) = playouts "
+     "that end with f Black's minus those with f White's; neutral[f] (optional, the same shape) = playouts that "
+     "end with f nobody's. max_moves 0: 3 * size * size."},
     {"is_true_eye", (PyCFunction)Board_is_true_eye, METH_VARARGS, "is_true_eye(colour, point) -> bool."},
     {"ladder_capture", (PyCFunction)Board_ladder_capture, METH_VARARGS,
      "ladder_capture(player, point) -> whether player's move at point is a successful ladder capture."},

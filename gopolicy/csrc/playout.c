@@ -1,12 +1,16 @@
 /* Random playouts to the end of the game, for Monte-Carlo ownership (who ends up owning each
  * point): the classic estimate of life and death at the end of a game.
  *
- * A playout plays, for each side in turn, a random capture when it has one, else a uniformly
- * random legal move that neither fills one of its own true eyes (the features' sensibleness
- * rule) nor puts two or more of its own stones in atari, and passes when it has none;
- * two passes in a row end it, or max_moves moves. The final position is scored by
- * Tromp-Taylor area, every point owned by the colour of its stone or of the stones alone
- * around its empty region. */
+ * A playout plays, for each side in turn, the first kind of move it has of:
+ *   1. a save: a string of its own in atari captures a neighbour in atari, or extends at its
+ *      liberty to two or more liberties (a player does not hand over a living group);
+ *   2. a capture of any string in atari;
+ *   3. a uniformly random legal move that neither fills one of its own true eyes (the
+ *      features' sensibleness rule) nor puts two or more of its own stones in atari;
+ * and passes when it has none; two passes in a row end it, or max_moves moves. The final
+ * position is scored by Tromp-Taylor area, every point owned by the colour of its stone or of
+ * the stones alone around its empty region; a region reaching both colours is neutral (at the
+ * end of a playout: the shared liberties of a seki, which rule 3 never fills). */
 #include "playout.h"
 
 static uint64_t next_random(uint64_t *state) /* splitmix64 */
@@ -15,6 +19,14 @@ static uint64_t next_random(uint64_t *state) /* splitmix64 */
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
+}
+
+/* The liberties of colour's string at p after colour plays p (a legal move), 0 if it vanished. */
+static int liberties_after(const Board *b, int colour, int p, int allow_suicide)
+{
+    Board after = *b;
+    play(&after, colour, p, allow_suicide);
+    return after.colour[p] == colour ? after.libs[after.head[p]] : 0;
 }
 
 /* Whether colour's move at p (legal) leaves a string of two or more of its stones in atari:
@@ -33,28 +45,48 @@ static int self_atari(const Board *b, int colour, int p, int allow_suicide)
     return after.colour[p] == colour && after.libs[head] == 1 && after.count[head] >= 2;
 }
 
-/* Whether colour's move at the empty point p captures: an opponent string next to it has one liberty. */
-static int captures(const Board *b, int colour, int p)
+/* Adds to moves[] the moves that save colour's string at h (in atari): capturing a neighbour
+ * string in atari, or extending at its liberty when that gives two or more liberties. */
+static int saving_moves(const Board *b, int colour, int h, int allow_suicide, int *moves, int n)
 {
-    int other = opponent_of(colour);
-    FOR_NEIGHBOURS(b, p, q) {
-        if (b->colour[q] == other && b->libs[b->head[q]] == 1) return 1;
+    int other = opponent_of(colour), liberty;
+    FOR_STONES(b, h, s) {
+        FOR_NEIGHBOURS(b, s, q) {
+            if (b->colour[q] == other && b->libs[b->head[q]] == 1 && n < MAX_POINTS) {
+                string_liberties(b, q, &liberty, 1);
+                if (check_move(b, colour, liberty, allow_suicide) == MOVE_OK) moves[n++] = liberty;
+            }
+        }
     }
-    return 0;
+    string_liberties(b, h, &liberty, 1);
+    int enough = b->count[h] >= 2 ? 2 : 3; /* a lone stone is not worth saving into a ladder */
+    if (n < MAX_POINTS && check_move(b, colour, liberty, allow_suicide) == MOVE_OK &&
+        liberties_after(b, colour, liberty, allow_suicide) >= enough)
+        moves[n++] = liberty;
+    return n;
 }
 
-/* A random candidate move for colour (padded point), or NO_POINT: a capture when there is one
- * (taking what is in atari keeps eyes and living groups as a player would), else uniform. */
+/* A random candidate move for colour (padded point), or NO_POINT: see the file's comment. */
 static int random_move(const Board *b, int colour, int allow_suicide, uint64_t *rng, int *empties)
 {
-    int n = 0, taking = 0, takes[MAX_POINTS];
+    int n = 0, taking = 0, saving = 0, takes[MAX_POINTS], saves[MAX_POINTS], other = opponent_of(colour);
+    uint8_t seen[MAX_POINTS];
+    memset(seen, 0, (size_t)(b->stride * b->stride));
     for (int r = 1; r <= b->size; ++r)
         for (int c = 1; c <= b->size; ++c) {
-            int p = r * b->stride + c;
+            int p = r * b->stride + c, capture = 0;
             if (b->colour[p] != EMPTY) continue;
             empties[n++] = p;
-            if (captures(b, colour, p)) takes[taking++] = p;
+            FOR_NEIGHBOURS(b, p, q) {
+                if (b->colour[q] == other && b->libs[b->head[q]] == 1) capture = 1;
+                else if (b->colour[q] == colour && b->libs[b->head[q]] == 1 && !seen[b->head[q]]) {
+                    seen[b->head[q]] = 1;
+                    saving = saving_moves(b, colour, b->head[q], allow_suicide, saves, saving);
+                }
+            }
+            if (capture) takes[taking++] = p;
         }
+    if (saving > 0) return saves[next_random(rng) % (uint64_t)saving];
     while (taking > 0) {
         int i = (int)(next_random(rng) % (uint64_t)taking), p = takes[i];
         if (check_move(b, colour, p, allow_suicide) == MOVE_OK) return p;
@@ -71,12 +103,13 @@ static int random_move(const Board *b, int colour, int allow_suicide, uint64_t *
 }
 
 void playout_ownership(const Board *start, int colour, int playouts, uint64_t seed, int max_moves,
-                       int allow_suicide, int32_t *owner_sum)
+                       int allow_suicide, int32_t *owner_sum, int32_t *neutral_sum)
 {
     int n = start->size * start->size, empties[MAX_POINTS];
     int8_t owner[MAX_POINTS];
     uint64_t rng = seed;
     memset(owner_sum, 0, sizeof(int32_t) * (size_t)n);
+    if (neutral_sum) memset(neutral_sum, 0, sizeof(int32_t) * (size_t)n);
     for (int k = 0; k < playouts; ++k) {
         Board b = *start;
         int to_move = colour, passes = 0;
@@ -93,5 +126,7 @@ void playout_ownership(const Board *start, int colour, int playouts, uint64_t se
         }
         area_score(&b, owner);
         for (int f = 0; f < n; ++f) owner_sum[f] += owner[f] == BLACK ? 1 : owner[f] == WHITE ? -1 : 0;
+        if (neutral_sum)
+            for (int f = 0; f < n; ++f) neutral_sum[f] += owner[f] == EMPTY;
     }
 }
