@@ -1,11 +1,22 @@
-"""Move choice from a policy network for the GTP engine, one position at a time (no search).
+"""Move choice for the GTP engine, one position at a time: the raw policy network, or AlphaGo's
+search (:mod:`gopolicy.play.search`) when a value network is loaded.
 
-:class:`EnginePlayer` encodes the position's feature planes, runs the network once (bf16
-where :func:`gopolicy.nn.hardware.use_bf16` says so) and plays the most probable of its
+Without a value network (or with ``playouts=0``), :class:`EnginePlayer` encodes the
+position's feature planes, runs the policy network once (bf16 where
+:func:`gopolicy.nn.hardware.use_bf16` says so) and plays the most probable of its
 candidates, or samples them with a temperature. The candidates and the choice among them
 follow the rule every player shares (:mod:`gopolicy.play.candidates`: legal, no repeated
 position, no own true eye, no stones thrown away). The GTP engine asks it for moves
 (``genmove``) and for the probabilities behind its analysis commands (:mod:`gopolicy.gtp.analysis`).
+
+With a value network it searches (PUCT over both networks, :class:`~gopolicy.play.evaluator.NetworkEvaluator`,
+both in the same precision) for ``playouts`` playouts and/or ``seconds`` a move (one second
+when neither is given), never longer than the controller's clock allows, and plays the most
+visited move (sampled by visits ** (1/T) with a temperature) that the shared rule allows.
+The tree is kept between moves (:meth:`Search.advance`; the opponent's reply is followed
+down it) and rebuilt for any other position (undo, loadsgf, a new game). The value network
+has one board size (its dense layer): other sizes, a clock too short to search
+(``MIN_SEARCH_SECONDS``) and the clean-up phase use the raw policy.
 
 Passing, besides when no candidate is left: when the opponent has just passed and the count
 already favours the player, or when it does not but every candidate lies where the game is
@@ -13,24 +24,28 @@ settled (a point that one side owns in nearly every random playout): playing on 
 territory changes nothing. The count is the area with komi once the dead stones are removed,
 both judged by Monte-Carlo ownership (:mod:`gopolicy.go.ownership`); counting every stone as
 alive would see a lost game as won, or a won one as lost, wherever dead stones remain.
+A searching player also passes when the search visited a pass more than any other move.
 In clean-up mode (``kgs-genmove_cleanup``, where dead stones must be captured) it never
 passes for the second reason, and plays only candidates touching opponent strings that
 look capturable (none of their liberties in an area the opponent alone surrounds),
 captures first; it passes when there are none.
 
-Resigning happens only with ``resign=True``, when the controller allows it, and when all
-of these hold: at least half as many moves as the board has points have been played;
-the count has the player behind by more than a third of the board's points;
-and the network's best candidate has a probability under 5% (nothing urgent to save).
+Resigning happens only when the controller allows it. Searching, with ``resign_below`` =
+W > 0: when the search's win rate for the player is below W (the paper's threshold: a
+value of -0.8, W = 0.1), after at least ``RESIGN_MIN_VISITS`` playouts and a quarter as
+many moves as the board has points. Without a search, with ``resign=True``, when all of
+these hold: at least half as many moves as the board has points have been played; the
+count has the player behind by more than a third of the board's points; and the network's
+best candidate has a probability under 5% (nothing urgent to save).
 
-Board sizes 2 to 25: the network is mapped to other sizes by :mod:`gopolicy.nn.board_size`.
+Board sizes 2 to 25: the policy network is mapped to other sizes by :mod:`gopolicy.nn.board_size`.
 
 Torch is imported on first use, so that the engine can answer its first commands at once.
 """
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import numpy as np
 
@@ -41,15 +56,22 @@ from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import resize_network
 from gopolicy.nn.hardware import use_bf16
 from gopolicy.play.candidates import candidates, choose, greedy, sampler, touching
+from gopolicy.play.search import Search, SearchResult
 
 if TYPE_CHECKING:
     from gopolicy.nn.modelfile import ModelInfo
     from gopolicy.nn.policy import PolicyNetwork
+    from gopolicy.nn.value import ValueNetwork
 
 RESIGN = "resign"
 RESIGN_AFTER_MOVES = 1 / 2  # of the board's points
 RESIGN_BEHIND_BY = 1 / 3  # of the board's points, Tromp-Taylor score with komi
 RESIGN_BEST_PRIOR = 0.05
+SEARCH_RESIGN_AFTER_MOVES = 1 / 4  # of the board's points
+RESIGN_MIN_VISITS = 32  # a searching player resigns only on a search of at least this many playouts
+DEFAULT_SECONDS = 1.0  # a search's time a move when neither playouts nor seconds are given
+MIN_SEARCH_SECONDS = 0.05  # with less time than this the raw policy plays (about one batch of leaves)
+BATCH_SIZE = 8  # leaves per network pass in the search
 
 
 def _neighbours(point: int, size: int) -> list[int]:
@@ -68,22 +90,36 @@ def lead(game: Game, colour: int, owner: Optional[np.ndarray] = None) -> float:
 
 
 class EnginePlayer:
-    """Chooses moves with a policy network for the GTP engine; see the module's docstring.
+    """Chooses moves with a policy network, and a value network's search, for the GTP engine;
+    see the module's docstring.
 
-    ``temperature``: 0 plays the most probable candidate; T > 0 samples with probabilities
-    proportional to p ** (1 / T). ``symmetries``: average the network over the board's 8
-    symmetries (8 times the work). ``precision`` ("auto", "bf16", "fp32") and ``device``: as
-    resolved by :func:`gopolicy.nn.hardware.use_bf16`; the caller's model is left as it is.
-    ``resign``: allow resigning hopeless games. ``seed``: for sampling.
+    ``temperature``: 0 plays the best candidate (most probable, or most visited); T > 0
+    samples with weights proportional to p ** (1 / T) (visits ** (1 / T) when searching).
+    ``symmetries``: average the raw policy over the board's 8 symmetries (8 times the work;
+    not used by the search). ``precision`` ("auto", "bf16", "fp32") and ``device``: as
+    resolved by :func:`gopolicy.nn.hardware.use_bf16`, for both networks; the caller's
+    models are left as they are. ``resign``: allow resigning hopeless games without a search.
+    ``seed``: for sampling.
+
+    Search: ``value`` (a value network) and ``value_info`` (its model-file info) turn it on;
+    ``playouts`` (None: no limit, 0: no search) and ``seconds`` (None: no limit) bound it a
+    move, one second when both are None; ``resign_below``: the win rate below which it
+    resigns (0: never); ``batch_size``: leaves per network pass.
     """
 
     def __init__(self, model: "PolicyNetwork", info: "ModelInfo", *, temperature: float = 0.0,
                  symmetries: bool = False, precision: str = "auto", device: str = "cpu", resign: bool = False,
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, value: Optional["ValueNetwork"] = None,
+                 value_info: Optional["ModelInfo"] = None, playouts: Optional[int] = None,
+                 seconds: Optional[float] = None, resign_below: float = 0.0, batch_size: int = BATCH_SIZE):
         import torch
 
         if not temperature >= 0 or temperature == float("inf"):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+        if playouts is not None and playouts < 0 or seconds is not None and not seconds > 0:
+            raise ValueError("playouts must be >= 0 and seconds > 0")
+        if not 0 <= resign_below < 1:
+            raise ValueError(f"resign_below must be a win rate in [0, 1), got {resign_below!r}")
         planes = get_feature_set(info.feature_set).planes
         if model.planes != planes:
             raise ValueError(f"the network reads {model.planes} planes but its feature set "
@@ -92,18 +128,40 @@ class EnginePlayer:
         self.temperature, self.symmetries, self.resign = temperature, symmetries, resign
         self.device = torch.device(device)
         self.bf16 = use_bf16(precision, self.device)
-        dtype = torch.bfloat16 if self.bf16 else torch.float32
-        weight = model.conv1.weight
-        if weight.dtype != dtype or weight.device != self.device:
-            model = copy.deepcopy(model).to(self.device, dtype)
-        self.model = model.eval()
+        self.model = self._placed(model).eval()
         self._networks = {model.board_size: self.model}
         self._rng = np.random.default_rng(seed)
+        self.search: Optional[Search] = None
+        self.playouts, self.seconds, self.resign_below = playouts, seconds, resign_below
+        if value is not None and playouts != 0:
+            from gopolicy.play.evaluator import NetworkEvaluator
+
+            if value_info is None:
+                raise ValueError("a value network needs its model-file info (its feature set)")
+            evaluator = NetworkEvaluator(self.network(value.board_size), info.feature_set, self._placed(value),
+                                         value_info.feature_set, bf16=self.bf16, device=self.device)
+            self.search = Search(evaluator, batch_size=batch_size)
+            if playouts is None and seconds is None:
+                self.seconds = DEFAULT_SECONDS
+
+    def _placed(self, network):
+        """``network`` on the player's device in its precision (a copy if it must change)."""
+        import torch
+
+        dtype = torch.bfloat16 if self.bf16 else torch.float32
+        weight = network.conv1.weight
+        if weight.dtype != dtype or weight.device != self.device:
+            network = copy.deepcopy(network).to(self.device, dtype)
+        return network.eval()
 
     @staticmethod
     def can_play(size: int) -> bool:
         """Every board size the rules support."""
         return MIN_SIZE <= size <= MAX_SIZE
+
+    def searches(self, size: int) -> bool:
+        """Whether moves on a ``size`` board come from the search (a value network for that size is loaded)."""
+        return self.search is not None and self.search.evaluator.size == size
 
     def network(self, size: int) -> "PolicyNetwork":
         """The network for this board size (made once per size, parameters shared)."""
@@ -131,19 +189,38 @@ class EnginePlayer:
                                                            self.symmetries)
         return probs[0].float().cpu().numpy()
 
+    # -- what the search says --------------------------------------------------------------
+    def ponder(self, game: Game, colour: int, seconds: Optional[float] = None, stop: Optional[Callable[[], bool]] = None,
+               playouts: Optional[int] = None) -> SearchResult:
+        """Searches on from ``game`` with ``colour`` to move (the engine's tree, kept for the
+        next genmove) for ``seconds`` and/or ``playouts`` (both None: none, only the result);
+        needs :meth:`searches` for this size."""
+        if not self.searches(game.size):
+            raise ValueError(f"no value network for {game.size}x{game.size}")
+        position = _with_to_move(game, colour)
+        if seconds is None and playouts is None:
+            playouts = 0
+        return self.search.run(position, playouts=playouts, seconds=seconds, stop=stop)
+
     # -- choosing --------------------------------------------------------------------------
     def genmove(self, game: Game, colour: int, seconds: Optional[float] = None, *, allow_resign: bool = True,
-                cleanup: bool = False) -> Union[Move, str]:
+                cleanup: bool = False, report: Optional[Callable[[SearchResult], None]] = None,
+                interval: float = 1.0) -> Union[Move, str]:
         """The move for ``colour``: a flat index, None to pass, or ``"resign"``.
 
-        ``seconds`` (the time the controller allows) is not needed: one forward pass is all
-        it takes. ``cleanup``: the clean-up phase, in which dead stones must be captured.
+        ``seconds``: the most the controller's clock allows (None: untimed); the raw policy
+        needs one forward pass, the search takes the least of this and its own limits.
+        ``cleanup``: the clean-up phase, in which dead stones must be captured. ``report``:
+        called with the search so far every ``interval`` seconds while searching, and at its end.
         """
         owner = None
         if not cleanup and game.last_move == (opponent(colour), None):
             owner = ownership(game)
             if lead(game, colour, owner) > 0:
                 return None
+        budget = min((s for s in (seconds, self.seconds) if s is not None), default=None)
+        if not cleanup and self.searches(game.size) and (budget is None or budget >= MIN_SEARCH_SECONDS):
+            return self._searched_move(game, colour, budget, owner, allow_resign, report, interval)
         probs = self.policy(game, colour)
         if owner is not None:  # behind after the opponent's pass: play only where the game is open
             probs = np.where(np.abs(owner) < SETTLED, probs, 0.0)
@@ -156,6 +233,56 @@ class EnginePlayer:
         if self.temperature == 0:
             return choose(game, colour, probs, greedy)
         return choose(game, colour, self._tempered(probs), sampler(self._rng))
+
+    def _searched_move(self, game: Game, colour: int, seconds: Optional[float], owner: Optional[np.ndarray],
+                       allow_resign: bool, report: Optional[Callable[[SearchResult], None]],
+                       interval: float) -> Union[Move, str]:
+        """The search's move (see the module's docstring); the tree advances by it."""
+        position = _with_to_move(game, colour)
+        result = self._search(position, seconds, report, interval)
+        if allow_resign and self._lost(position, result):
+            return RESIGN
+        weights = np.zeros(game.size * game.size)  # visits first, the prior breaking ties and ordering the unvisited
+        pass_visits = 0
+        for stats in result.moves:
+            if stats.move is None:
+                pass_visits = stats.visits
+            else:
+                weights[stats.move] = stats.visits + 1e-3 * stats.prior
+        move = None
+        if weights.max(initial=0) >= pass_visits:  # else the pass has more visits than any point
+            if owner is not None:  # behind after the opponent's pass: play only where the game is open
+                weights = np.where(np.abs(owner) < SETTLED, weights, 0.0)
+            if self.temperature == 0:
+                move = choose(position, colour, weights, greedy)
+            else:
+                move = choose(position, colour, self._tempered(weights / max(weights.sum(), 1e-12)),
+                              sampler(self._rng))
+        self.search.advance(position, move)
+        return move
+
+    def _search(self, position: Game, seconds: Optional[float], report: Optional[Callable[[SearchResult], None]],
+                interval: float) -> SearchResult:
+        """One move's search, in chunks of ``interval`` seconds when it reports as it goes."""
+        if report is None:
+            return self.search.run(position, playouts=self.playouts, seconds=seconds)
+        start, done = self.search.clock(), 0
+        while True:
+            left = None if seconds is None else seconds - (self.search.clock() - start)
+            more = None if self.playouts is None else self.playouts - done
+            chunk = interval if left is None else min(interval, left)
+            result = self.search.run(position, playouts=more, seconds=chunk)
+            done += result.playouts
+            report(result)
+            if (more is not None and done >= self.playouts) or (left is not None and left <= interval) \
+                    or not result.playouts:
+                return result
+
+    def _lost(self, game: Game, result: SearchResult) -> bool:
+        """The searching player's resigning rule (module docstring)."""
+        return (self.resign_below > 0 and result.visits >= RESIGN_MIN_VISITS
+                and game.move_number >= SEARCH_RESIGN_AFTER_MOVES * game.size * game.size
+                and result.winrate < self.resign_below)
 
     def _tempered(self, probs: np.ndarray) -> np.ndarray:
         """Weights proportional to p ** (1 / T), computed in logs (tiny p must not underflow to 0)."""
@@ -200,3 +327,12 @@ class EnginePlayer:
         return captures if captures.any() else targets
 
 
+
+
+def _with_to_move(game: Game, colour: int) -> Game:
+    """``game`` itself if ``colour`` is to move, else a copy in which it is (GTP lets either colour move)."""
+    if game.to_move == colour:
+        return game
+    position = game.copy(undoable=False)
+    position.to_move = colour
+    return position

@@ -6,8 +6,8 @@ a total value ``W``; a playout descends by the PUCT rule
     a = argmax  Q(s, a) + c_puct * P(s, a) * sqrt(sum_b N(s, b)) / (1 + N(s, a)),   Q = W / N
 
 until it reaches an edge never expanded, whose position an :class:`Evaluator` scores: priors over
-the moves there and a value for the colour to move (the value network's, or the exact
-Tromp-Taylor result once two passes have ended the game). The value is backed up along the
+the moves there and a value for the colour to move (the value network's, or the count once
+two passes have ended the game; see below). The value is backed up along the
 path, each edge counting it from the view of the colour that chose it. The move played is the
 root's most visited edge.
 
@@ -15,7 +15,18 @@ Leaves are evaluated in batches (one network pass for ``batch_size`` leaves): wh
 being collected, every edge on a pending path carries a *virtual loss* (``VIRTUAL_LOSS``
 visits that lost), which steers the next descents elsewhere; it is removed when the batch's
 values are backed up. :meth:`Search.advance` keeps the subtree below the move played, so
-the tree is reused between moves.
+the tree is reused between moves; :meth:`Search.run` also follows one move played since the
+last search (the opponent's reply) down the tree, and starts afresh from any other position.
+
+A search given ``seconds`` starts no batch that would end past them by the estimate of a
+batch's duration (the last batch's, or half the estimate before it if that is more; halved
+too by a search that ran no batch, so that one slow batch does not stop searching for
+long): a time budget holds whenever batches take about as long as the last ones.
+
+Finished games (two passes) are scored as the engine counts them at the end: by area with
+komi once the dead stones are removed, judged by Monte-Carlo ownership
+(:func:`gopolicy.go.ownership.final_score`, ``TERMINAL_PLAYOUTS`` random games; every stone
+counted alive would call a won game lost wherever dead stones remain).
 
 Values lie in [-1, 1] for the colour to move at the node they are reported for; win rates
 shown to users are ``(1 + Q) / 2``.
@@ -25,15 +36,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, Sequence
+from typing import Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
 from gopolicy.go.coords import BLACK, Move, action_to_move, move_to_action, opponent
+from gopolicy.go.ownership import final_score
 from gopolicy.go.rules import Game
 
 C_PUCT = 1.5  # exploration constant (AlphaGo used 5 on its value scale; 1-2 suits priors from a softmax)
 VIRTUAL_LOSS = 3  # AlphaGo's n_vl
+TERMINAL_PLAYOUTS = 64  # random games judging the dead stones of a finished game (about 35 ms on 19x19)
 
 
 class Evaluator(Protocol):
@@ -111,41 +124,56 @@ class Search:
     """A reusable search tree for one game; feed it the moves played with :meth:`advance`."""
 
     def __init__(self, evaluator: Evaluator, *, batch_size: int = 8, c_puct: float = C_PUCT,
-                 virtual_loss: int = VIRTUAL_LOSS):
+                 virtual_loss: int = VIRTUAL_LOSS, clock: Callable[[], float] = time.monotonic):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.evaluator = evaluator
         self.batch_size = batch_size
         self.c_puct = c_puct
         self.virtual_loss = virtual_loss
+        self.clock = clock  # seconds, for the time limit (tests give a fake one)
+        self.batch_seconds = 0.0  # the estimate of a batch's duration
         self.root: Optional[Node] = None
         self.root_key: Optional[tuple] = None
+        self._root_game: Optional[Game] = None  # the position the root is for
 
     # --- the tree across moves ---
 
     def _root_for(self, game: Game) -> Node:
         key = _position_key(game)
+        if self.root is not None and self.root_key != key:
+            self._follow(game)
         if self.root is None or self.root_key != key:
             self.root, self.root_key = Node(game.to_move), key
+        self._root_game = game.copy(undoable=False)
         return self.root
+
+    def _follow(self, game: Game) -> None:
+        """Descends into the subtree of ``game``'s last move when ``game`` is the root's
+        position plus that move (the opponent's reply to the move the tree advanced by)."""
+        before, last = self._root_game, game.last_move
+        if before is None or last is None or game.move_number != before.move_number + 1 or last[0] != before.to_move:
+            return
+        self.advance(before, last[1])
 
     def advance(self, game: Game, move: Move) -> None:
         """Keeps the subtree below ``move`` (about to be played in ``game``, the position the
         tree's root is for) as the next root; call it before playing the move."""
         if self.root is None or not self.root.expanded:
-            self.root = None
+            self.reset()
             return
         action = move_to_action(move, game.size)
         index = np.flatnonzero(self.root.actions == action)
         child = self.root.children.get(int(index[0])) if len(index) else None
-        self.root, self.root_key = child, None
+        self.root, self.root_key, self._root_game = child, None, None
         if child is not None:
             after = game.copy(undoable=False)
             after.play(game.to_move, move)
-            self.root_key = _position_key(after)
+            self.root_key, self._root_game = _position_key(after), after
 
     def reset(self) -> None:
-        self.root, self.root_key = None, None
+        """Forgets the tree."""
+        self.root, self.root_key, self._root_game = None, None, None
 
     # --- searching ---
 
@@ -153,10 +181,11 @@ class Search:
             stop=None) -> SearchResult:
         """Searches from ``game`` (``game.to_move`` to play) for ``playouts`` more playouts or
         ``seconds`` of wall time, whichever ends first (at least one batch); ``stop()``, when
-        given, is polled between batches and ends the search when true."""
+        given, is polled between batches and ends the search when true. A batch that would end
+        past ``seconds`` by the estimate of its duration is not started."""
         if playouts is None and seconds is None:
             raise ValueError("give playouts, seconds or both")
-        start = time.monotonic()
+        start = self.clock()
         root = self._root_for(game)
         if not root.expanded:
             priors, values = self.evaluator.evaluate([game])
@@ -165,16 +194,20 @@ class Search:
         while True:
             if playouts is not None and done >= playouts:
                 break
-            if done and seconds is not None and time.monotonic() - start >= seconds:
+            if seconds is not None and self.clock() - start + self.batch_seconds > seconds:
+                if not done:
+                    self.batch_seconds /= 2
                 break
             if done and stop is not None and stop():
                 break
             want = self.batch_size if playouts is None else min(self.batch_size, playouts - done)
+            began = self.clock()
             ran = self._playout_batch(game, root, want)
+            self.batch_seconds = max(self.clock() - began, self.batch_seconds / 2)
             done += ran
             if not ran:
                 break
-        return self._result(game, root, done, time.monotonic() - start)
+        return self._result(game, root, done, self.clock() - start)
 
     def _playout_batch(self, game: Game, root: Node, count: int) -> int:
         """Runs up to ``count`` playouts, evaluating their new leaves in one batch; returns how many ran."""
@@ -275,8 +308,8 @@ def _position_key(game: Game) -> tuple:
 
 
 def _final_value(game: Game, colour: int) -> float:
-    """+1 / -1 / 0 for ``colour`` in a finished game (Tromp-Taylor area with komi)."""
-    score = game.score()  # positive: Black ahead
+    """+1 / -1 / 0 for ``colour`` in a finished game (the count with the dead stones removed)."""
+    score = final_score(game, TERMINAL_PLAYOUTS)  # positive: Black ahead
     lead = score if colour == BLACK else -score
     return float(np.sign(lead))
 

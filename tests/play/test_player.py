@@ -1,11 +1,12 @@
 """EnginePlayer: the moves it never plays, greedy and sampled choice, symmetry averaging,
-passing, resigning, clean-up, and the bias mapping that lets a 19x19 network play 2..25."""
+passing, resigning, clean-up, the bias mapping that lets a 19x19 network play 2..25, and the
+search with a value network (its move, its limits, resigning, passing, the kept tree)."""
 import numpy as np
 import pytest
 import torch
 
 from gopolicy.go import symmetry
-from gopolicy.go.coords import BLACK, WHITE, from_gtp
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, opponent
 from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import bias_lines, resize_network
 from gopolicy.nn.modelfile import ModelInfo
@@ -113,7 +114,7 @@ def test_positional_superko_is_masked_even_where_the_rules_allow_the_repetition(
         X O . O .
         . X O . .
         . . . . .
-    """)
+    """, komi=-30.0)  # White far behind on the count: after Black's pass it plays on rather than passing
     game.play(BLACK, v("C3", game))  # takes the ko
     game.play(WHITE, None)  # passes clear the ko...
     game.play(BLACK, None)
@@ -380,3 +381,190 @@ def test_behind_after_a_pass_it_does_not_play_inside_settled_territory(make_play
     """, to_move=BLACK)
     game.play(BLACK, None)  # White is behind by 5 and every point is settled
     assert make_player(favour=("A1", 5)).genmove(game, WHITE) is None
+
+
+# -- searching ------------------------------------------------------------------------------------
+
+
+def _game_positions() -> list[Game]:
+    """A few 19x19 positions of a game played by hand."""
+    game, positions = Game(19, 7.5), []
+    for i, vertex in enumerate(["Q16", "D4", "Q3", "D16", "C14", "R5", "F17", "O4", "K10"]):
+        game.play(BLACK if i % 2 == 0 else WHITE, from_gtp(vertex, 19))
+        positions.append(game.copy())
+    return positions
+
+
+def test_a_value_network_makes_genmove_search(make_search_player, material_evaluator):
+    player = make_search_player(playouts=16, batch_size=4)
+    assert player.searches(19) and not player.searches(9), "the value network is for 19x19 only"
+    spy = player.search.evaluator = material_evaluator(player.search.evaluator)
+    game = _game_positions()[2]
+    reports = []
+    move = player.genmove(game, game.to_move, report=reports.append)
+    assert spy.calls == 1 + 4, "the root, then four batches of four leaves"
+    assert reports and reports[-1].visits == 16 and move == reports[-1].move, "the most visited move"
+    assert player.genmove(Game(9), BLACK) is not None and spy.calls == 5, "other sizes: the raw policy"
+
+
+def test_playouts_zero_or_no_value_network_is_exactly_the_raw_policy(make_player, make_search_player):
+    raw, zero = make_player(model_seed=2), make_search_player(model_seed=2, playouts=0)
+    assert zero.search is None
+    for game in _game_positions():
+        assert zero.genmove(game, game.to_move) == raw.genmove(game, game.to_move)
+        np.testing.assert_array_equal(zero.policy(game, WHITE), raw.policy(game, WHITE))
+
+
+def test_both_networks_run_in_bf16_when_asked(make_search_player):
+    player = make_search_player(precision="bf16")
+    evaluator = player.search.evaluator
+    assert evaluator.bf16 and evaluator.value.conv1.weight.dtype == torch.bfloat16
+    assert evaluator.policy.conv1.weight.dtype == torch.bfloat16
+    game = _game_positions()[0]
+    assert player.genmove(game, game.to_move) is not None
+
+
+class ClockedEvaluator:
+    """Wraps an evaluator: each batch takes ``per_batch`` seconds of a fake clock."""
+
+    def __init__(self, inner, per_batch: float):
+        self.inner, self.size, self.per_batch, self.now, self.calls = inner, inner.size, per_batch, 0.0, 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def evaluate(self, games):
+        self.now += self.per_batch
+        self.calls += 1
+        return self.inner.evaluate(games)
+
+
+def test_one_second_a_move_by_default_and_never_more_than_the_clock(make_search_player):
+    player = make_search_player(playouts=None)
+    assert player.seconds == 1.0 and player.playouts is None
+    fake = player.search.evaluator = ClockedEvaluator(player.search.evaluator, per_batch=0.07)
+    player.search.clock = fake.clock
+    game = _game_positions()[1]
+    for allowed, expected in ((None, 1.0), (5.0, 1.0), (0.3, 0.3)):
+        start = fake.now
+        player.genmove(game, game.to_move, allowed)
+        assert expected - 0.07 <= fake.now - start <= expected, "the time is used, and no more"
+    calls = fake.calls
+    assert player.genmove(game, game.to_move, 0.01) is not None and fake.calls == calls, "too short: the raw policy"
+
+
+# Black to play on 9x9: White's four stones B5-F5 are in atari (their last liberty G5);
+# White's two stones at H2-H3 are not. (Saving such a group is tested on the search alone,
+# in tests/play/test_search.py: a value that counts material sees it only two moves deep.)
+CAPTURE_9X9 = """
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . X X X X . . .
+. X O O O O . . .
+. . X X X X . . .
+. . . . . . . O .
+. . . . . . . O .
+. . . . . . . . .
+"""
+
+
+def test_the_search_captures_what_the_policy_misses_on_9x9(make_search_player, material_evaluator, position):
+    game = position(CAPTURE_9X9, komi=7.5, to_move=BLACK)
+    player = make_search_player(value_size=9, favour=("A9", 9), favour_logit=2.0, playouts=800, batch_size=4)
+    player.search.evaluator = material_evaluator(player.search.evaluator)
+    policy = player.policy(game, BLACK)
+    assert int(np.argmax(policy)) == v("A9", game) and policy[v("G5", game)] < 0.02, "the raw policy plays A9"
+    assert player.genmove(game, BLACK) == v("G5", game)
+
+
+def _hopeless(position, moves: int) -> Game:
+    """Black to play on 9x9 with four white rows on the board, ``moves`` moves into the game."""
+    game = position("""
+        O O O O O O O O O
+        O O O O O O O O O
+        O O O O O O O O O
+        O . O . O . O . O
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """, komi=7.5)
+    for i in range(moves - 1):  # history only
+        game.play(BLACK if i % 2 == 0 else WHITE, None)
+    game.play(WHITE, v("J1", game))
+    return game
+
+
+def test_a_searching_player_resigns_below_its_threshold_only(make_search_player, material_evaluator, position):
+    def player(**options):
+        searching = make_search_player(value_size=9, **{"playouts": 48, "batch_size": 8, **options})
+        searching.search.evaluator = material_evaluator(searching.search.evaluator)
+        return searching
+
+    game = _hopeless(position, 22)
+    assert player(resign_below=0.1).genmove(game, BLACK) == RESIGN
+    assert player(resign_below=0.0).genmove(game, BLACK) != RESIGN, "resigning off"
+    assert player(resign_below=0.1).genmove(game, BLACK, allow_resign=False) != RESIGN
+    assert player(resign_below=0.1, playouts=16).genmove(game, BLACK) != RESIGN, "too small a search to judge"
+    assert player(resign_below=0.1).genmove(_hopeless(position, 10), BLACK) != RESIGN, "too early"
+    assert player(resign_below=0.1).genmove(game, WHITE) != RESIGN, "White is winning"
+
+
+class PassingEvaluator:
+    """Priors that all but insist on a pass, values of 0: a search whose best move is a pass."""
+
+    size = 19
+
+    def evaluate(self, games):
+        priors = np.full((len(games), 362), 0.02 / 361)
+        priors[:, -1] = 0.98
+        return priors, np.zeros(len(games))
+
+
+def test_a_searching_player_passes_when_the_search_says_so(make_search_player):
+    player = make_search_player(playouts=32)
+    player.search.evaluator = PassingEvaluator()
+    game = _game_positions()[4]
+    assert player.genmove(game, game.to_move) is None
+
+
+def test_the_tree_is_kept_between_moves_and_rebuilt_after_an_undo(make_search_player):
+    player = make_search_player(playouts=64, batch_size=4)
+    game = _game_positions()[2]
+    colour = game.to_move
+    move = player.genmove(game, colour)
+    kept = player.search.root_moves(game)  # the opponent's replies in the subtree kept
+    game.play(colour, move)
+    reply = max(kept, key=lambda m: m.visits) if kept else None
+    assert reply is not None and reply.visits > 1
+    game.play(opponent(colour), reply.move)
+    assert player.ponder(game, colour).visits == reply.visits - 1, "the reply's subtree is the new root"
+    game.undo()
+    game.undo()
+    game.undo()
+    assert player.ponder(game, game.to_move).visits == 0, "another position: a new tree"
+
+
+def test_a_searching_player_still_captures_dead_stones_in_clean_up(make_search_player, position):
+    game = position("""
+        . . . . . . .
+        . . . . . . .
+        . . . O . . .
+        . . . . . . .
+        . . . . . . .
+        X X X X X X X
+        . . . . . . .
+    """, komi=0.5)
+    dead = v("D5", game)
+    game.play(WHITE, None)
+    player = make_search_player(value_size=7, playouts=16)
+    assert player.searches(7) and player.genmove(game, BLACK) is None, "black leads: a plain genmove passes"
+    for _ in range(4):  # black attacks the stone while white passes, until it is captured
+        move = player.genmove(game, BLACK, cleanup=True)
+        assert move is not None
+        game.play(BLACK, move)
+        game.play(WHITE, None)
+    assert game.board.colour_at(dead) == 0
+    assert player.genmove(game, BLACK, cleanup=True) is None, "nothing left to capture"

@@ -146,3 +146,57 @@ def test_edges_are_only_the_moves_with_a_prior(position):
     search.run(game, playouts=1)
     legal = np.flatnonzero(game.legal_mask(BLACK))
     assert set(search.root.actions) == set(legal) | {move_to_action(None, 7)}
+
+
+class FakeClock:
+    """Seconds that pass only when told: each evaluation of a batch takes ``per_batch``."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowEvaluator(LeadEvaluator):
+    def __init__(self, clock: FakeClock, per_batch: float):
+        super().__init__()
+        self.clock, self.per_batch = clock, per_batch
+
+    def evaluate(self, games):
+        self.clock.now += self.per_batch
+        return super().evaluate(games)
+
+
+@pytest.mark.parametrize("seconds, per_batch", [(1.0, 0.07), (0.3, 0.1), (0.25, 0.05), (2.0, 0.3)])
+def test_a_time_limit_is_never_exceeded(seconds, per_batch):
+    clock = FakeClock()
+    search = Search(SlowEvaluator(clock, per_batch), batch_size=4, clock=clock)
+    result = search.run(Game(9, 7.5), seconds=seconds)
+    assert result.seconds <= seconds + 1e-9, "no batch is started that would end past the limit"
+    assert result.seconds > seconds - 2 * per_batch, "and the time is used"
+    assert result.playouts == 4 * round((result.seconds - per_batch) / per_batch)
+
+
+def test_the_tree_follows_the_opponents_reply_and_is_rebuilt_elsewhere():
+    game = Game(5, 0.5)
+    search = Search(LeadEvaluator(), batch_size=2)
+    result = search.run(game, playouts=200)
+    search.advance(game, result.move)
+    game.play(BLACK, result.move)
+    reply = search.root_moves(game)[0]  # White's most visited answer in the kept subtree
+    game.play(WHITE, reply.move)
+    assert search.run(game, playouts=0).visits == reply.visits - 1, "the subtree below the reply"
+    game.play(BLACK, None)
+    game.play(WHITE, None)
+    assert search.run(game, playouts=0).visits == 0, "two moves on: a new tree"
+
+
+def test_a_finished_game_counts_without_its_dead_stones(position, finished_diagram):
+    """Black leads by the count (a dead white stone in its area), though Tromp-Taylor, every
+    stone alive, has it 26.5 behind: the pass that ends the game wins."""
+    game = position(finished_diagram, komi=-1.5, to_move=WHITE)
+    game.play(WHITE, None)
+    assert game.score() < 0
+    result = Search(LeadEvaluator(pass_only=True), batch_size=2).run(game, playouts=4)
+    assert result.moves[0].move is None and result.winrate == pytest.approx(1.0)
