@@ -19,7 +19,7 @@ import torch
 
 from gopolicy import _board
 from gopolicy.dataset.format import PASS, Dataset, DatasetError, iter_split_rows
-from gopolicy.go.coords import stored_to_actions
+from gopolicy.go.coords import BLACK, stored_to_actions
 from gopolicy.go.symmetry import SYMMETRIES, flat_permutation, inverse
 
 _UINT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
@@ -147,3 +147,84 @@ def sequential_batches(dataset: Dataset, split: str, batch_size: int, *, include
             meta = np.asarray(shard.meta[lo:hi])
             keep = slice(None) if include_passes else meta["move"] != PASS
             yield np.asarray(shard.planes[lo:hi])[keep], meta[keep], np.arange(lo, hi)[keep]
+
+
+# -- value-network batches ------------------------------------------------------------------
+
+VALUE_KOMI = (5.5, 7.5)  # the komi of the games a value network learns from (it has no komi input)
+VALUE_FEATURES = {"alphago48": "alphago49"}  # a dataset's planes -> the value network's (+ "player colour")
+
+
+def value_rows(dataset: Dataset, split: str, positions_per_game: Optional[int], seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The positions a value network learns from in a split, and their outcomes.
+
+    Only even games (no handicap) with a komi in ``VALUE_KOMI`` and a recorded winner count:
+    the network sees neither komi nor handicap, so it learns the value of a position under
+    the usual komi. ``positions_per_game`` (None: all) distinct positions are drawn from each
+    game, the same ones for the same ``seed``: successive positions of one game are nearly
+    the same board with the same outcome, and all of them overfit (Silver et al. 2016).
+    Returns split-row numbers (as :class:`BatchLoader` counts them, sorted) and outcomes
+    float32 +1/-1 for the colour to move. DatasetError if the dataset has no results."""
+    if not dataset.has_results:
+        raise DatasetError(f"{dataset.path}: the dataset records no game results (it was prepared before they were "
+                           "kept); prepare it again to train or evaluate a value network")
+    rows, outcomes, offset = [], [], 0
+    rng = np.random.default_rng([seed, 0x5EED])
+    for shard, start, stop in iter_split_rows(dataset, split):
+        meta = np.asarray(shard.meta[start:stop])
+        games = np.asarray(shard.games)
+        game = games[np.searchsorted(games["game"], meta["game"])]  # each row's game (ids sorted, checked on opening)
+        keep = ((game["winner"] != 0) & (game["handicap"] == 0)
+                & (game["komi"] >= VALUE_KOMI[0]) & (game["komi"] <= VALUE_KOMI[1]))
+        if positions_per_game is not None:
+            order = np.lexsort((rng.random(len(meta)), meta["game"]))  # each game's rows, shuffled, game by game
+            ids = meta["game"][order]
+            first = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
+            rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
+            chosen = np.zeros(len(meta), bool)
+            chosen[order[rank < positions_per_game]] = True
+            keep &= chosen
+        index = np.flatnonzero(keep)
+        rows.append(index + offset)
+        outcomes.append(np.where(meta["colour"][index] == game["winner"][index], 1.0, -1.0).astype(np.float32))
+        offset += stop - start
+    return np.concatenate(rows) if rows else np.empty(0, np.int64), np.concatenate(outcomes) if outcomes else np.empty(0, np.float32)
+
+
+class ValueBatchLoader(BatchLoader):
+    """Minibatches ``(planes, outcomes)`` for a value network: planes ``(B, C + 1, size, size)``
+    (the dataset's planes and "player colour", 1 everywhere when Black is to move), outcomes
+    ``(B,)`` float32 +1/-1 for the colour to move, drawn from :func:`value_rows` (the same
+    positions for the same seed; batches a pure function of ``(seed, rank, step)``)."""
+
+    def __init__(self, dataset: Dataset, split: str = "train", batch_size: int = 256, *,
+                 positions_per_game: Optional[int] = 8, **options):
+        super().__init__(dataset, split, batch_size, include_passes=True, **options)
+        if dataset.feature_set not in VALUE_FEATURES:
+            raise DatasetError(f"{dataset.path}: a value network reads {', '.join(VALUE_FEATURES.values())}, made from "
+                               f"{', '.join(VALUE_FEATURES)} datasets; this one is {dataset.feature_set}")
+        rows, outcomes = value_rows(dataset, split, positions_per_game, self.seed)
+        mine = (rows >= self.low) & (rows < self.high)
+        self.rows, self.outcomes = rows[mine], outcomes[mine]
+        if not len(self.rows):
+            raise DatasetError(f"{dataset.path}: split '{split}' has no positions of even games with a result and komi "
+                               f"{VALUE_KOMI[0]} to {VALUE_KOMI[1]} for rank {self.rank}")
+        self.input_planes = self.planes + 1  # what the network reads
+
+    def __len__(self) -> int:
+        """Distinct positions this rank draws from."""
+        return len(self.rows)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = self._rng(step)
+        pick = rng.integers(0, len(self.rows), size=self.batch_size)
+        symmetries = rng.integers(0, 8, size=self.batch_size) if self.augment else np.zeros(self.batch_size, np.int64)
+        return self.positions(self.rows[pick], symmetries), torch.from_numpy(self.outcomes[pick]).to(self.device)
+
+    def positions(self, indices: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
+        """The planes of split rows ``indices`` under ``symmetries``, "player colour" last."""
+        planes, _ = self.to_device(self._planes(indices), np.zeros(len(indices), np.int64), symmetries)
+        black = torch.from_numpy(self._gather(self.meta_rows, indices)["colour"] == BLACK).to(self.device)
+        colour = black.to(planes.dtype).view(-1, 1, 1, 1).expand(-1, 1, self.size, self.size)
+        return torch.cat([planes, colour], 1)

@@ -63,12 +63,15 @@ SKIPPED_NAME = "skipped.tsv"
 
 @dataclass(frozen=True)
 class Filters:
-    """Which games to keep. ``min_rank`` (a :func:`parse_rank` value) applies to every rank the
-    record states; games without ranks pass. ``handicap``: 'any', 'no' or 'only'."""
+    """Which games and positions to keep. ``min_rank`` (a :func:`parse_rank` value) applies to
+    every rank the record states; games without ranks pass. ``handicap``: 'any', 'no' or
+    'only'. ``positions_per_game``: keep only so many positions of each game (None: all),
+    drawn by a hash of the game, as a value network wants them (few per game, from many games)."""
 
     min_rank: Optional[int] = None
     handicap: str = "any"
     min_moves: int = 0
+    positions_per_game: Optional[int] = None
 
     def reject(self, record: GameRecord) -> Optional[str]:
         """The reason to skip ``record``, or None to keep it."""
@@ -115,6 +118,7 @@ class GameRows:
     planes: np.ndarray  # (n, packed_bytes) uint8
     moves: np.ndarray  # (n,) int16, PASS for a pass
     colours: np.ndarray  # (n,) uint8
+    move_numbers: np.ndarray  # (n,) int16, from 1: each position's place in the game
     winner: int = 0  # BLACK, WHITE, or 0 (draw, void, no result)
     komi: float = 0.0
     handicap: int = 0
@@ -127,15 +131,22 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
     if reason:
         raise RecordError(reason, source)
     features = get_feature_set(feature_set)
-    n = len(record.moves)
+    key = game_key(record)
+    kept = np.arange(len(record.moves))
+    if filters.positions_per_game is not None and filters.positions_per_game < len(kept):
+        rng = np.random.default_rng(np.frombuffer(key, np.uint32))
+        kept = np.sort(rng.choice(len(kept), filters.positions_per_game, replace=False))
+    n = len(kept)
     unpacked = np.empty((n, features.planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
     moves = np.empty(n, np.int16)
     colours = np.empty(n, np.uint8)
+    row = 0
     for i, (game, colour, move) in enumerate(replay(record)):
-        encode(game, colour, features, out=unpacked[i])
-        moves[i] = move_to_stored(move)
-        colours[i] = colour
-    return GameRows(source, game_key(record), pack_planes(unpacked), moves, colours, record.winner, record.komi,
+        if row < n and kept[row] == i:
+            encode(game, colour, features, out=unpacked[row])
+            moves[row], colours[row] = move_to_stored(move), colour
+            row += 1
+    return GameRows(source, key, pack_planes(unpacked), moves, colours, (kept + 1).astype(np.int16), record.winner, record.komi,
                     min(record.handicap, 255))
 
 
@@ -253,7 +264,7 @@ class Preparer:
                 n = len(g.moves)
                 planes[row : row + n] = g.planes
                 m = meta[row : row + n]
-                m["move"], m["colour"], m["game"], m["move_number"] = g.moves, g.colours, self.next_game, np.arange(1, n + 1)
+                m["move"], m["colour"], m["game"], m["move_number"] = g.moves, g.colours, self.next_game, g.move_numbers
                 entry["keys"].append(g.key.hex())
                 entry["games"].append([g.source, split, n])
                 games[index] = (self.next_game, g.winner, g.komi, g.handicap)
@@ -406,6 +417,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-rank", help="skip games where a stated rank is below this, e.g. 6d")
     parser.add_argument("--handicap", choices=("any", "no", "only"), default="any", help="keep handicap games? (default: any)")
     parser.add_argument("--min-moves", type=non_negative_int, default=0, help="skip games with fewer non-pass moves")
+    parser.add_argument("--positions-per-game", type=positive_int, metavar="N",
+                        help="keep N positions of each game, drawn by a hash of the game (a value network's data: "
+                             "few positions from many games); default: all")
     parser.add_argument("--validation", type=fraction, default=0.01, help="fraction of games held out for validation (0.01)")
     parser.add_argument("--test", type=fraction, default=0.02, help="fraction of games held out for testing (0.02)")
     parser.add_argument("--shard-rows", type=positive_int, default=32768, help="positions per shard (about 70 MB at 48 planes)")
@@ -448,7 +462,7 @@ def run(args) -> int:
         if min_rank is None:
             args.usage_error(f"argument --min-rank: {args.min_rank!r} is not a rank like 6d, 1p or 3k")
     manifest = prepare(args.inputs, args.out, feature_set=args.features,
-                       filters=Filters(min_rank, args.handicap, args.min_moves),
+                       filters=Filters(min_rank, args.handicap, args.min_moves, args.positions_per_game),
                        splits=SplitSizes(args.validation, args.test), shard_rows=args.shard_rows,
                        jobs=args.jobs or None, count_first=not args.no_count, progress=args.progress,
                        max_record_bytes=args.max_record_bytes)

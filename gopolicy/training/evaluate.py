@@ -22,7 +22,7 @@ import torch
 
 from gopolicy import features
 from gopolicy.dataset.format import SPLITS, Dataset, DatasetError
-from gopolicy.dataset.loader import BatchLoader, sequential_batches
+from gopolicy.dataset.loader import VALUE_FEATURES, BatchLoader, ValueBatchLoader, sequential_batches
 from gopolicy.errors import GopolicyError
 from gopolicy.util import args as arg_types
 from gopolicy.util.files import write_json_atomic
@@ -102,6 +102,62 @@ def evaluate_split(model: torch.nn.Module, dataset: Dataset, split: str = "test"
             "symmetries": symmetries, "mask_legal": mask_legal}
 
 
+VALUE_BUCKET = 25  # moves per point of a value network's curves by move number
+
+
+@torch.no_grad()
+def evaluate_value(model: torch.nn.Module, dataset: Dataset, split: str = "test", *,
+                   positions_per_game: Optional[int] = None, max_positions: Optional[int] = None, batch_size: int = 256,
+                   device: str | torch.device = "cpu", bf16: bool = False, progress: bool = False) -> dict:
+    """A value network's mean squared error and outcome accuracy (the sign of the value is the
+    winner) on a split's positions of even games with a usual komi (``positions_per_game`` of
+    each game, None: all; at most ``max_positions``, spread evenly), overall and by move
+    number, beside a trivial baseline: the constant that knows only whose turn it is (the
+    split's mean outcome for each colour to move)."""
+    loader = ValueBatchLoader(dataset, split, batch_size, device=device, augment=False, positions_per_game=positions_per_game)
+    rows, outcomes = loader.rows, loader.outcomes
+    if max_positions is not None and max_positions < len(rows):
+        pick = np.linspace(0, len(rows) - 1, max_positions).astype(np.int64)
+        rows, outcomes = rows[pick], outcomes[pick]
+    meta = loader._gather(loader.meta_rows, rows)
+    was_training = model.training
+    model.eval()
+    values = np.empty(len(rows), np.float32)
+    with progress_bar(total=len(rows), desc=f"eval value {split}", unit="pos", enabled=progress) as bar:
+        for lo in range(0, len(rows), batch_size):
+            x = loader.positions(rows[lo: lo + batch_size], np.zeros(len(rows[lo: lo + batch_size]), np.int64))
+            with torch.autocast(torch.device(device).type, torch.bfloat16, enabled=bf16):
+                v = model(x).float()
+            if not bool(torch.isfinite(v).all()):
+                raise EvaluationError("the value network's outputs are not finite (NaN or infinite): its weights are "
+                                      "broken, so there is no error to report")
+            values[lo: lo + len(v)] = v.cpu().numpy()
+            bar.update(len(v))
+    model.train(was_training)
+    baseline = np.zeros(len(rows), np.float32)
+    for colour in np.unique(meta["colour"]):
+        baseline[meta["colour"] == colour] = outcomes[meta["colour"] == colour].mean()
+
+    def summary(sel: np.ndarray) -> dict:
+        return {"positions": int(sel.sum()), "mse": float(((values[sel] - outcomes[sel]) ** 2).mean()),
+                "accuracy": float((np.sign(values[sel]) == outcomes[sel]).mean()),
+                "baseline_mse": float(((baseline[sel] - outcomes[sel]) ** 2).mean())}
+
+    buckets = (meta["move_number"] - 1) // VALUE_BUCKET
+    return {**summary(np.ones(len(rows), bool)), "positions_per_game": positions_per_game,
+            "by_move_number": {f"{b * VALUE_BUCKET + 1}-{(b + 1) * VALUE_BUCKET}": summary(buckets == b)
+                               for b in np.unique(buckets)}}
+
+
+def format_value_table(result: dict) -> str:
+    lines = [f"positions {result['positions']:,}   MSE {result['mse']:.3f}   accuracy {result['accuracy']:.2%}   "
+             f"(baseline, whose turn only: MSE {result['baseline_mse']:.3f})",
+             "", f"{'moves':>9} {'positions':>10} {'MSE':>7} {'accuracy':>9} {'baseline':>9}"]
+    for moves, s in result["by_move_number"].items():
+        lines.append(f"{moves:>9} {s['positions']:>10,} {s['mse']:>7.3f} {s['accuracy']:>9.2%} {s['baseline_mse']:>9.3f}")
+    return "\n".join(lines)
+
+
 def check_finite(probs: torch.Tensor) -> None:
     """Refuses the probabilities of a network whose outputs are NaN or infinite. The softmax
     turns such logits into NaN, and the legal-move mask then into a row of zeros, where every
@@ -148,13 +204,16 @@ def plot(result: dict, path: Path, title: str) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=arg_types.existing_file,
-                        help="a model file (e.g. RUN_DIR/best.pt or data/models/default.pt)")
+                        help="a policy or value model file (e.g. RUN_DIR/best.pt or data/models/default.pt); "
+                             "a value network's MSE and outcome accuracy are reported")
     parser.add_argument("data", nargs="+", type=arg_types.existing_path,
                         help="a prepared dataset directory, or SGF files, folders or archives")
     parser.add_argument("--split", choices=SPLITS, default="test", help="split of a prepared dataset (default: test)")
     parser.add_argument("--max-positions", type=arg_types.positive_int, help="evaluate at most this many positions")
     parser.add_argument("--symmetries", action="store_true", help="average over the 8 symmetries (the paper's 'ensemble 8')")
     parser.add_argument("--no-mask", action="store_true", help="let the network's mass on illegal points count")
+    parser.add_argument("--positions-per-game", type=arg_types.positive_int, metavar="N",
+                        help="value network: N positions of each game (default: all)")
     arg_types.add_batch_size(parser, 256)
     arg_types.add_device(parser)
     arg_types.add_precision(parser, fp32_alias=True)
@@ -191,18 +250,27 @@ def run(args: argparse.Namespace) -> int:
     from gopolicy.nn.modelfile import load_model
 
     device = arg_types.resolve_device(args.device)
-    model, info = load_model(args.model, map_location=device)
+    model, info = load_model(args.model, map_location=device, kind="any")
     bf16 = use_bf16(args.precision, device)
+    value = info.kind == "value"
+    # a value network reads the data's planes plus "player colour", which the loader adds
+    data_features = {v: k for k, v in VALUE_FEATURES.items()}.get(info.feature_set) if value else info.feature_set
     with tempfile.TemporaryDirectory(prefix="gopolicy-eval-") as tmp:
-        dataset, split = open_data(args.data, args.split, info.feature_set, tmp, args.progress)
-        if dataset.feature_set != info.feature_set:
-            raise DatasetError(f"{args.model} expects feature set {info.feature_set}, the data has {dataset.feature_set}")
-        result = evaluate_split(model, dataset, split, max_positions=args.max_positions, batch_size=args.batch_size,
-                                device=device, bf16=bf16, symmetries=args.symmetries,
-                                mask_legal=not args.no_mask, progress=args.progress)
+        dataset, split = open_data(args.data, args.split, data_features or info.feature_set, tmp, args.progress)
+        if dataset.feature_set != data_features:
+            raise DatasetError(f"{args.model} expects feature set {data_features or info.feature_set}, "
+                               f"the data has {dataset.feature_set}")
+        if value:
+            result = evaluate_value(model, dataset, split, positions_per_game=args.positions_per_game,
+                                    max_positions=args.max_positions, batch_size=args.batch_size, device=device,
+                                    bf16=bf16, progress=args.progress)
+        else:
+            result = evaluate_split(model, dataset, split, max_positions=args.max_positions,
+                                    batch_size=args.batch_size, device=device, bf16=bf16, symmetries=args.symmetries,
+                                    mask_legal=not args.no_mask, progress=args.progress)
     result.update(model=str(args.model), data=[str(d) for d in args.data], split=split,
                   architecture=info.architecture, feature_set=info.feature_set, precision="bf16" if bf16 else "fp32")
-    print(format_table(result))
+    print(format_value_table(result) if value else format_table(result))
     if args.json:
         write_json_atomic(args.json, result)
     if args.plot and not plot(result, Path(args.plot), f"{Path(args.model).name}: top-1 by move number"):

@@ -1,4 +1,5 @@
-"""``gopolicy train``: supervised training of the policy network on a prepared dataset.
+"""``gopolicy train``: supervised training of the policy network, or of the value network
+(``--target value``), on a prepared dataset.
 
 One loop for one CPU, one GPU or many (``torchrun --nproc_per_node N -m gopolicy.cli train
 ...`` starts DistributedDataParallel; each rank draws from its own part of the memory-mapped
@@ -10,7 +11,14 @@ that continues bit-for-bit: batches are a pure function of (seed, rank, step), s
 checkpoint needs only the step, the weights, the optimizer and the EMA.
 
 A run directory holds ``checkpoint.pt`` (to resume), ``best.pt`` (the model with the best
-validation accuracy so far), ``final.pt`` (the last model) and ``metrics.jsonl``.
+validation accuracy so far; for a value network, the lowest validation MSE), ``final.pt``
+(the last model) and ``metrics.jsonl``.
+
+The value network (Silver et al. 2016) learns each game's outcome for the colour to move
+(+1 a win, -1 a loss; tanh output, mean squared error) from ``--positions-per-game``
+positions of each even game with a usual komi (:func:`gopolicy.dataset.loader.value_rows`),
+reading the dataset's planes plus "player colour"; ``--init POLICY_MODEL`` starts its
+convolutions from a plain policy network's of the same size.
 """
 from __future__ import annotations
 
@@ -31,19 +39,21 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from gopolicy.dataset.format import Dataset
-from gopolicy.dataset.loader import BatchLoader
+from gopolicy.dataset.loader import VALUE_FEATURES, BatchLoader, ValueBatchLoader
 from gopolicy.errors import GopolicyError
 from gopolicy.nn import policy
 from gopolicy.nn.hardware import use_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.training.evaluate import evaluate_split
+from gopolicy.nn.value import ValueNetwork
+from gopolicy.training.evaluate import evaluate_split, evaluate_value
 from gopolicy.util import args as arg_types
 from gopolicy.util.files import write_atomic
 from gopolicy.util.interrupt import StopRequest
 from gopolicy.util.metrics import MetricsLog
 from gopolicy.util.progress import progress
 
+TARGETS = ("policy", "value")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
 ADAMW_BETAS = (0.9, 0.95)  # nanoGPT's; momentum and nesterov are SGD's settings
@@ -53,6 +63,9 @@ ADAMW_BETAS = (0.9, 0.95)  # nanoGPT's; momentum and nesterov are SGD's settings
 class Config:
     """Everything that decides a run's result (saved in checkpoints; --resume checks it)."""
 
+    target: str = "policy"  # policy | value
+    positions_per_game: int = 8  # value: distinct positions drawn from each game
+    init: str = ""  # value: a plain policy model file whose convolutions start the network ('' = random)
     arch: str = "plain"  # a name in gopolicy.nn.policy.ARCHITECTURES
     filters: int = 128
     layers: int = 13
@@ -150,14 +163,65 @@ def setup_runtime(options: RunOptions) -> Runtime:
     return Runtime(device, use_bf16(options.precision, device), rank, world_size, local_rank)
 
 
-def build_model(config: Config, dataset: Dataset, device: torch.device) -> PolicyNetwork:
-    """The network, initialised from ``config.seed``; channels-last for big batches (faster convolutions)."""
+def input_features(config: Config, dataset: Dataset) -> str:
+    """The feature set the network reads: the dataset's, or for a value network the dataset's
+    planes plus "player colour"."""
+    if config.target == "policy":
+        return dataset.feature_set
+    if dataset.feature_set not in VALUE_FEATURES:
+        raise TrainingError(f"{dataset.path}: a value network learns from {', '.join(VALUE_FEATURES)} data "
+                            f"(it adds the player-colour plane); this dataset is {dataset.feature_set}")
+    return VALUE_FEATURES[dataset.feature_set]
+
+
+def build_model(config: Config, dataset: Dataset, device: torch.device) -> PolicyNetwork | ValueNetwork:
+    """The network, initialised from ``config.seed`` (a value network's convolutions from
+    ``config.init`` if given); channels-last for big batches (faster convolutions)."""
+    if config.target not in TARGETS:
+        raise TrainingError(f"unknown target {config.target!r} (known: {', '.join(TARGETS)})")
+    if config.target == "value":
+        input_features(config, dataset)
+        if config.arch != "plain":
+            raise TrainingError(f"the value network is the paper's plain stack: --arch {config.arch} is a policy variant")
+        if config.layers < 3:
+            raise TrainingError("a value network needs --layers 3 or more")
+        torch.manual_seed(config.seed)
+        model = ValueNetwork(dataset.planes + 1, config.filters, config.layers, dataset.board_size)
+        if config.init:
+            start_from_policy(model, config.init)
+        model = model.to(device)
+        return model.to(memory_format=torch.channels_last) if channels_last(config) else model
+    if config.init:
+        raise TrainingError("--init starts a value network from a policy network; a policy run starts from random weights")
     if config.arch not in architectures():
         raise TrainingError(f"unknown architecture {config.arch!r} (known: {', '.join(architectures())})")
     variant = {} if config.arch == "plain" else {"arch": config.arch}  # "plain" also before variants existed
     torch.manual_seed(config.seed)
     model = PolicyNetwork(dataset.planes, config.filters, config.layers, dataset.board_size, **variant).to(device)
     return model.to(memory_format=torch.channels_last) if channels_last(config) else model
+
+
+@torch.no_grad()
+def start_from_policy(value: ValueNetwork, path: str) -> None:
+    """Copies a plain policy network's convolutions (all but its 1x1 output) into the same
+    layers of ``value``, the player-colour plane's input weights zero: the value network starts
+    from features that already read the board."""
+    from gopolicy.nn.modelfile import ModelFileError, load_model
+
+    try:
+        policy_net, info = load_model(path)
+    except ModelFileError as e:
+        raise TrainingError(f"--init: {e}") from None
+    if (info.architecture.get("arch", "plain"), policy_net.filters, policy_net.layers, policy_net.board_size,
+            policy_net.planes + 1) != ("plain", value.filters, value.layers, value.board_size, value.planes):
+        raise TrainingError(f"--init {path}: a {info.architecture} policy network does not fit a value network of "
+                            f"{value.filters} filters, {value.layers} layers on {value.planes} planes (it must be "
+                            "a plain network of the same filters, layers and board size)")
+    for i in range(1, value.layers):
+        source, target = getattr(policy_net, f"conv{i}"), getattr(value, f"conv{i}")
+        target.weight.zero_()
+        target.weight[:, : source.weight.shape[1]].copy_(source.weight)
+        target.bias.copy_(source.bias)
 
 
 def channels_last(config: Config) -> bool:
@@ -224,10 +288,10 @@ class Window:
     def reset(self) -> None:
         self.loss, self.correct, self.positions, self.started = 0.0, 0, 0, time.perf_counter()
 
-    def add(self, loss: float, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        self.loss += loss * len(targets)
-        self.correct += int((logits.argmax(1) == targets).sum())
-        self.positions += len(targets)
+    def add(self, loss: float, correct: int, positions: int) -> None:
+        self.loss += loss * positions
+        self.correct += correct
+        self.positions += positions
 
     def summary(self, world_size: int) -> dict:
         """The window's means and speed (all ranks' positions); starts a new window."""
@@ -248,7 +312,7 @@ class Checkpointer:
              feature_set: str) -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "ema": ema.state_dict() if ema else None, "step": step, "config": asdict(config),
-                 "best_val_accuracy": best, "feature_set": feature_set, "torch_rng": torch.get_rng_state()}
+                 "best_score": best, "feature_set": feature_set, "torch_rng": torch.get_rng_state()}
         write_atomic(self.path, lambda f: torch.save(state, f))
 
     def load(self) -> dict:
@@ -261,7 +325,7 @@ class Checkpointer:
 
     def restore(self, model, optimizer, ema: Optional[EMA], config: Config, feature_set: str) -> tuple[int, float]:
         """Loads the checkpoint into the model, optimizer and EMA; returns (step, best validation
-        accuracy). Refuses a checkpoint of another configuration or feature set."""
+        score, see :func:`score`). Refuses a checkpoint of another configuration or feature set."""
         state = self.load()
         saved = {**asdict(Config()), **state["config"]}  # settings added since read as their old behaviour
         if saved != asdict(config):
@@ -276,17 +340,34 @@ class Checkpointer:
         if ema is not None:
             ema.load_state_dict(state["ema"])
         torch.set_rng_state(state["torch_rng"])
-        return state["step"], state["best_val_accuracy"]
+        return state["step"], state.get("best_score", state.get("best_val_accuracy"))  # the old name
 
 
-def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int) -> dict:
-    """Loss and top-1 accuracy on the first ``positions`` positions of the validation split (unmasked)."""
+def correct(config: Config, outputs: torch.Tensor, targets: torch.Tensor) -> int:
+    """Positions predicted right: the top move is the played one, or the value's sign the outcome."""
+    if config.target == "value":
+        return int((outputs.float().sign() == targets).sum())
+    return int((outputs.argmax(1) == targets).sum())
+
+
+def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int, config: Config) -> dict:
+    """Loss and accuracy on ``positions`` positions of the validation split: a policy's cross
+    entropy and top-1 (unmasked), or a value network's MSE and outcome accuracy."""
+    if config.target == "value":
+        result = evaluate_value(model, dataset, "validation", positions_per_game=config.positions_per_game,
+                                max_positions=positions, device=runtime.device, bf16=runtime.bf16)
+        return {"val_loss": result["mse"], "val_accuracy": result["accuracy"], "val_positions": result["positions"]}
     result = evaluate_split(model, dataset, "validation", max_positions=positions, device=runtime.device,
                             bf16=runtime.bf16, mask_legal=False)
     return {"val_loss": -result["mean_log_likelihood"], "val_accuracy": result["top1"], "val_positions": result["positions"]}
 
 
-def export(path: Path, model: PolicyNetwork, feature_set: str, provenance: dict) -> None:
+def score(config: Config, val: dict) -> float:
+    """How good a validation is, higher better: a policy's top-1, a value network's -MSE."""
+    return -val["val_loss"] if config.target == "value" else val["val_accuracy"]
+
+
+def export(path: Path, model: PolicyNetwork | ValueNetwork, feature_set: str, provenance: dict) -> None:
     """Writes a model file of the network in its inference form (batch norms folded in)."""
     for_inference = getattr(model, "for_inference", None)
     save_model(path, for_inference() if for_inference else model, feature_set, provenance)
@@ -338,7 +419,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
     evaluated = ema.model if ema else model  # what validation and export use
 
     # -- resume: weights, optimizer, EMA and random state from the checkpoint -------
-    start, best = 0, -1.0
+    start, best = 0, -math.inf
     if options.resume:
         start, best = checkpoints.restore(model, optimizer, ema, config, dataset.feature_set)
         log.truncate_after(start)
@@ -349,9 +430,14 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[runtime.device] if runtime.device.type == "cuda" else None)
     if options.compile:
         net = torch.compile(net)
-    loader = BatchLoader(dataset, "train", config.batch_size, device=runtime.device, seed=config.seed,
-                         rank=runtime.rank, world_size=runtime.world_size,
-                         dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
+    loader_options = dict(device=runtime.device, seed=config.seed, rank=runtime.rank, world_size=runtime.world_size,
+                          dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
+    if config.target == "value":
+        loader = ValueBatchLoader(dataset, "train", config.batch_size, positions_per_game=config.positions_per_game,
+                                  **loader_options)
+    else:
+        loader = BatchLoader(dataset, "train", config.batch_size, **loader_options)
+    features = input_features(config, dataset)
     end = config.steps if options.stop_at is None else min(config.steps, max(start, options.stop_at))
     batches = loader.iterate(start, end)
     if runtime.device.type != "cpu":  # on a CPU a loader thread would steal cores from torch's threads
@@ -376,8 +462,8 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
-                logits = net(x)
-            loss = F.cross_entropy(logits.float(), y)
+                outputs = net(x)
+            loss = F.cross_entropy(outputs.float(), y) if config.target == "policy" else F.mse_loss(outputs.float(), y)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise TrainingError(f"the loss became {loss_value} at step {step + 1}: training diverged; lower --lr "
@@ -391,7 +477,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
                 ema.update(model)
             done = step + 1
             last = done == config.steps
-            window.add(loss_value, logits, y)
+            window.add(loss_value, correct(config, outputs, y), len(y))
 
             # -- log the training metrics of the window ----------------------------
             if done % options.log_every == 0 or last:
@@ -403,12 +489,12 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
 
             # -- validate; export a new best model ---------------------------------
             if runtime.main and (done % options.val_every == 0 or last) and dataset.rows("validation"):
-                val = validate(evaluated, dataset, runtime, options.val_positions)
+                val = validate(evaluated, dataset, runtime, options.val_positions, config)
                 metrics.update(val)
                 log.write(done, val)
-                if val["val_accuracy"] > best:
-                    best = val["val_accuracy"]
-                    export(out / "best.pt", evaluated, dataset.feature_set, {**provenance, "step": done, **val})
+                if score(config, val) > best:
+                    best = score(config, val)
+                    export(out / "best.pt", evaluated, features, {**provenance, "step": done, **val})
 
             # -- checkpoint; stop when asked -----------------------------------------
             if runtime.main and (done % options.ckpt_every == 0 or last):
@@ -420,7 +506,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
     # -- finish: checkpoint, final model, the run's summary ----------------------------
     if runtime.main:
         save_checkpoint(done)
-        export(out / "final.pt", evaluated, dataset.feature_set, {**provenance, "step": done})
+        export(out / "final.pt", evaluated, features, {**provenance, "step": done})
     metrics.update(step=done, interrupted=done < config.steps)
     if runtime.world_size > 1:
         metrics["ranks_in_sync"] = ranks_in_sync(model)
@@ -452,6 +538,11 @@ def boolean(text: str) -> bool:
 def config_options() -> dict:
     """Every Config field's option: its argparse settings (each default: the preset's value)."""
     return {
+        "target": dict(choices=TARGETS, help="the network to train: policy (the next move) or value (the outcome)"),
+        "positions_per_game": dict(type=arg_types.positive_int, metavar="N",
+                                   help="value: distinct positions drawn from each game (8)"),
+        "init": dict(type=lambda text: str(arg_types.existing_file(text)), metavar="POLICY_MODEL",
+                     help="value: start the convolutions from this plain policy network of the same size"),
         "arch": dict(choices=architectures(), help="network variant (default plain: the paper's stack)"),
         "filters": dict(type=arg_types.positive_int, help="filters per convolution (k)"),
         "layers": dict(type=layer_count, help="convolutional layers in all"),
