@@ -1,7 +1,8 @@
 """Loading the engine's player in the background, so that the GTP engine answers at once:
-torch and the model load in a thread while the first commands (``name``,
-``list_commands``, setting up the board) are answered; the first command that needs the
-network waits for it."""
+torch and the models (the policy network, and the value network that makes the engine search)
+load in a thread while the first commands (``name``, ``list_commands``, setting up the board)
+are answered; the first command that needs the networks waits for them. What was loaded is
+logged on stderr."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ from gopolicy.go.coords import BLACK, Move
 from gopolicy.go.rules import Game
 from gopolicy.gtp.protocol import GtpError
 from gopolicy.play.player import EnginePlayer
+from gopolicy.play.search import SearchResult
 
 
 def log(message: str) -> None:
@@ -65,11 +67,17 @@ class BackgroundPlayer:
     def policy(self, game: Game, colour: int) -> np.ndarray:
         return self.player().policy(game, colour)
 
+    def searches(self, size: int) -> bool:
+        return self.player().searches(size)
+
+    def ponder(self, game: Game, colour: int, seconds: Optional[float] = None, stop=None, **options) -> SearchResult:
+        return self.player().ponder(game, colour, seconds, stop, **options)
+
 
 def load_player(path: Union[os.PathLike, str], threads: Optional[int] = None, device: str = "auto",
-                **options) -> EnginePlayer:
-    """Reads a model file and makes its player (``device``: a ``--device`` value; ``options``:
-    EnginePlayer's), run once to warm up."""
+                value_path: Optional[Union[os.PathLike, str]] = None, **options) -> EnginePlayer:
+    """Reads a policy model file (and ``value_path``'s value network, if given) and makes their
+    player (``device``: a ``--device`` value; ``options``: EnginePlayer's), run once to warm up."""
     import torch
 
     from gopolicy.nn.modelfile import load_model
@@ -79,8 +87,24 @@ def load_player(path: Union[os.PathLike, str], threads: Optional[int] = None, de
     if threads:
         torch.set_num_threads(threads)
     model, info = load_model(path)
+    if value_path is not None:
+        options["value"], options["value_info"] = load_model(value_path, kind="value")
     player = EnginePlayer(model, info, **options)
-    player.policy(Game(model.board_size), BLACK)  # the first run sets up the kernels: not during a game
-    log(f"loaded {path}: {info.architecture}, features {info.feature_set}, "
-        f"{'bf16' if player.bf16 else 'fp32'} on {player.device}, {torch.get_num_threads()} thread(s)")
+    player.policy(Game(model.board_size), BLACK)  # the first runs set up the kernels: not during a game
+    precision = f"{'bf16' if player.bf16 else 'fp32'} on {player.device}, {torch.get_num_threads()} thread(s)"
+    log(f"loaded {path}: {info.architecture}, features {info.feature_set}, {precision}")
+    if player.search is not None:
+        size = player.search.evaluator.size
+        player.ponder(Game(size), BLACK, playouts=2 * player.search.batch_size)
+        player.search.reset()
+        value_info = options["value_info"]
+        limits = [f"{player.playouts} playouts"] if player.playouts else []
+        limits += [f"{player.seconds:g} s"] if player.seconds else []
+        log(f"loaded {value_path}: {value_info.architecture}, features {value_info.feature_set}; "
+            f"searching {' or '.join(limits)} a move on {size}x{size} (batches of {player.search.batch_size}), "
+            f"the raw policy on other sizes")
+    elif value_path is not None:
+        log(f"loaded {value_path}, but --playouts 0: the raw policy plays")
+    else:
+        log("no value network: the raw policy plays (no search)")
     return player

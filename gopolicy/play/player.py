@@ -24,7 +24,8 @@ settled (a point that one side owns in nearly every random playout): playing on 
 territory changes nothing. The count is the area with komi once the dead stones are removed,
 both judged by Monte-Carlo ownership (:mod:`gopolicy.go.ownership`); counting every stone as
 alive would see a lost game as won, or a won one as lost, wherever dead stones remain.
-A searching player also passes when the search visited a pass more than any other move.
+A searching player also passes when the search visited a pass more than any other move and
+found its win rate no worse than the most visited point's.
 In clean-up mode (``kgs-genmove_cleanup``, where dead stones must be captured) it never
 passes for the second reason, and plays only candidates touching opponent strings that
 look capturable (none of their liberties in an area the opponent alone surrounds),
@@ -56,7 +57,7 @@ from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import resize_network
 from gopolicy.nn.hardware import use_bf16
 from gopolicy.play.candidates import candidates, choose, greedy, sampler, touching
-from gopolicy.play.search import Search, SearchResult
+from gopolicy.play.search import MoveStats, Search, SearchResult
 
 if TYPE_CHECKING:
     from gopolicy.nn.modelfile import ModelInfo
@@ -243,14 +244,15 @@ class EnginePlayer:
         if allow_resign and self._lost(position, result):
             return RESIGN
         weights = np.zeros(game.size * game.size)  # visits first, the prior breaking ties and ordering the unvisited
-        pass_visits = 0
+        passing = best = None
         for stats in result.moves:
             if stats.move is None:
-                pass_visits = stats.visits
+                passing = stats
             else:
                 weights[stats.move] = stats.visits + 1e-3 * stats.prior
+                best = stats if best is None or stats.visits > best.visits else best
         move = None
-        if weights.max(initial=0) >= pass_visits:  # else the pass has more visits than any point
+        if not _prefers_pass(passing, best):
             if owner is not None:  # behind after the opponent's pass: play only where the game is open
                 weights = np.where(np.abs(owner) < SETTLED, weights, 0.0)
             if self.temperature == 0:
@@ -327,6 +329,13 @@ class EnginePlayer:
         return captures if captures.any() else targets
 
 
+
+
+def _prefers_pass(passing: Optional[MoveStats], best: Optional[MoveStats]) -> bool:
+    """Whether the search's pass beats its best point: more visits, and a win rate at least as high."""
+    if passing is None or best is None:
+        return best is None
+    return passing.visits > best.visits and passing.winrate >= best.winrate
 
 
 def _with_to_move(game: Game, colour: int) -> Game:

@@ -274,11 +274,12 @@ class Search:
         return SearchResult(moves[0].move, root.total_visits, moves[0].winrate, moves, playouts, seconds)
 
     def root_moves(self, game: Game, root: Optional[Node] = None) -> list[MoveStats]:
-        """The root's moves, most visited first (ties by prior), with their statistics."""
+        """The root's moves, most visited first (ties by win rate, then by prior), with their statistics."""
         root = root or self.root
         if root is None or not root.expanded:
             return []
-        order = np.lexsort((-root.priors, -root.visits))
+        q = np.where(root.visits > 0, root.values / np.maximum(root.visits, 1), -2.0)
+        order = np.lexsort((-root.priors, -q, -root.visits))
         stats = []
         for edge in order:
             n = int(root.visits[edge])

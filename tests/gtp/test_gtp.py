@@ -1,17 +1,16 @@
 """The GTP engine as GUIs see it: the real launcher in a subprocess (framing, a recorded
 Sabaki session, quitting), and the engine in-process (board commands, move choice on
 hand-built positions, analysis output parsed the way Sabaki and GoGui parse it)."""
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from gtp_driver import INFO, LAUNCHER, ROOT, TRANSCRIPTS, EngineProcess, replay_transcript, sabaki_parse
 
 from gopolicy.go.coords import WHITE, from_gtp
 from gopolicy.gtp import GtpEngine
@@ -20,57 +19,10 @@ from gopolicy.gtp.engine import _no_model
 from gopolicy.gtp.loading import BackgroundPlayer
 from gopolicy.nn.modelfile import save_model
 
-ROOT = Path(__file__).resolve().parents[2]
-LAUNCHER = ROOT / "gtp_engine.py"
-TRANSCRIPT = Path(__file__).resolve().parents[1] / "data" / "gtp" / "sabaki_session.gtp"
-VERTEX = r"(?:[A-HJ-T](?:1[0-9]|[1-9]))"
-INFO = rf"info move {VERTEX} visits \d+ winrate 5000 prior \d+ order \d+ pv {VERTEX}"
+TRANSCRIPT = TRANSCRIPTS / "sabaki_session.gtp"
 
 
 # -- the engine in a subprocess --------------------------------------------------------------
-
-
-class EngineProcess:
-    """``python gtp_engine.py ARGS`` with its stdout read line by line in a thread."""
-
-    def __init__(self, *args: str, cwd: Path = ROOT):
-        self.process = subprocess.Popen([sys.executable, str(LAUNCHER), *args], cwd=cwd, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # bytes: CRs stay visible
-        self.lines: "queue.Queue[str | None]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line.decode())
-        self.lines.put(None)
-
-    def send(self, text: str) -> None:
-        self.process.stdin.write(text.encode())
-        self.process.stdin.flush()
-
-    def line(self, timeout: float = 60) -> str:
-        """The next output line with its line end; fails on a time-out or the end of output."""
-        line = self.lines.get(timeout=timeout)
-        assert line is not None, f"the engine stopped: {self.process.stderr.read().decode()}"
-        return line
-
-    def response(self, timeout: float = 60) -> str:
-        """One whole response, up to and including its empty line."""
-        lines = [self.line(timeout)]
-        while lines[-1] != "\n":
-            lines.append(self.line(timeout))
-        return "".join(lines)
-
-    def ask(self, command: str) -> str:
-        self.send(command + "\n")
-        return self.response()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            stream.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +35,7 @@ def model_path(tmp_path_factory, tiny_model) -> Path:
 
 @pytest.fixture(scope="module")
 def engine_process(model_path):
-    engine = EngineProcess("--model", str(model_path), "--threads", "1")
+    engine = EngineProcess("--model", str(model_path), "--threads", "1", "--playouts", "0")  # the raw policy
     yield engine
     engine.close()
 
@@ -141,35 +93,6 @@ def test_analysis_streams_until_the_next_command(engine_process):
         line = engine.line()
     assert line == "\n", "the analysis ends with the empty line"
     assert engine.response() == "=42 gopolicy\n\n"
-
-
-def replay_transcript(engine: EngineProcess, script: str) -> int:
-    """Plays a transcript (format: see its header); returns how many lines were checked."""
-    pending_run, checked = None, 0
-    items = [line for line in script.splitlines() if line.startswith(("<", ">"))]
-    i = 0
-    while i < len(items):
-        if items[i].startswith(">"):
-            burst = []
-            while i < len(items) and items[i].startswith(">"):
-                burst.append(items[i][2:].replace("\\r", "\r") + "\n")
-                i += 1
-            engine.send("".join(burst))
-            continue
-        kind, _, pattern = items[i].partition(" ")
-        pattern = pattern.replace("{info}", INFO).replace("{vertex}", VERTEX)
-        line = engine.line()
-        assert line.endswith("\n"), line
-        line = line[:-1]
-        if pending_run is not None and pending_run.fullmatch(line):
-            continue  # more of a run that a command interrupted
-        pending_run = None
-        assert re.fullmatch(pattern, line), f"expected {items[i]!r}, got {line!r}"
-        checked += 1
-        if kind == "<+":
-            pending_run = re.compile(pattern)
-        i += 1
-    return checked
 
 
 def test_recorded_gui_session(engine_process):
@@ -379,26 +302,6 @@ def test_loadsgf_loads_the_position_before_a_move(engine, tmp_path):
 
 
 # -- analysis output ----------------------------------------------------------------------------
-
-
-def sabaki_parse(line: str) -> list[dict]:
-    """Sabaki's parseAnalysis (src/modules/analysis.js), in Python: 'info' entries -> variations."""
-    variations = []
-    for entry in re.split(r"\s*info\s+", line)[1:]:
-        entry = entry.strip()
-        pv = re.search(r"(pass|[A-Za-z]\d+)(\s+(pass|[A-Za-z]\d+))*$", entry)
-        if pv is None:
-            continue
-        tokens = entry[:pv.start()].strip().split()[:-1]
-        fields = dict(zip(tokens[0::2], tokens[1::2]))
-        moves = pv.group(0).split("pass")[0].split()
-        if not re.fullmatch(r"[A-Za-z]\d+", fields["move"]):
-            continue
-        winrate = fields["winrate"]
-        variations.append({"move": fields["move"], "visits": int(fields["visits"]),
-                           "winrate": float(winrate) * 100 if "." in winrate else int(winrate) / 100,
-                           "prior": int(fields["prior"]), "order": int(fields["order"]), "pv": moves})
-    return variations
 
 
 def test_lz_analyze_lines_parse_as_sabaki_parses_them(engine):
