@@ -7,8 +7,10 @@ policy and one value pass per batch of leaves). The difference is the search's o
 descending the tree, playing the moves, encoding planes, the candidate rule, backing up.
 CPU time of this one-thread process, so other jobs on the machine do not blur the figures.
 
-    python scripts/bench_search.py                              # random k=64 networks, fp32
-    python scripts/bench_search.py --policy data/models/default.pt --value VALUE.pt --precision auto
+    python scripts/bench_search.py                              # random k=64 networks, bf16 where native
+    python scripts/bench_search.py --policy data/models/default.pt --value VALUE.pt   # the engine's settings
+
+The engine's settings: batch 8 (``gopolicy gtp --batch-size``), ``--precision auto``, one thread.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def networks(args) -> tuple[PolicyNetwork, str, ValueNetwork, str]:
     if args.value:
         from gopolicy.nn.modelfile import load_model
 
-        value, info = load_model(args.value)
+        value, info = load_model(args.value, kind="value")
         value_features = info.feature_set
     else:
         value, value_features = ValueNetwork(49, args.filters, 13, 19).eval(), "alphago49"
@@ -110,6 +112,7 @@ class TimedEvaluator(NetworkEvaluator):
             return super().run_networks(planes, mask)
         finally:
             self.network_seconds += time.process_time() - start
+
 
 if __name__ == "__main__":
     main()
