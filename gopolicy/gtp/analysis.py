@@ -30,8 +30,9 @@ considers (its candidates, :mod:`gopolicy.play.candidates`).
   and the top moves as text. Moves whose rounded percentage would read 0 are left out of
   labels and text. With a value network, also the search: win rates and visits (``gfx``:
   fields coloured by visits relative to the best move, the top moves labelled, the best
-  line as a variation) and ownership (``gfx`` INFLUENCE, as for ``kata-analyze``), each
-  run searching ``GOGUI_SECONDS`` more on the same tree.
+  line in the text: drawn as a variation its stones would hide the labels) and ownership (``gfx`` INFLUENCE, as for ``kata-analyze``), each
+  run searching ``GOGUI_SECONDS`` more on the same tree; these are listed only where there
+  is a search for the board size.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from typing import Optional
 import numpy as np
 
 from gopolicy.errors import IllegalMoveError
-from gopolicy.go.coords import BLACK, colour_letter, colour_title, opponent, parse_colour, to_gtp
+from gopolicy.go.coords import BLACK, colour_title, parse_colour, to_gtp
 from gopolicy.go.ownership import ownership
 from gopolicy.gtp.move_commands import MoveCommands
 from gopolicy.gtp.protocol import GtpError, GtpProtocol, Handler, colour_arg
@@ -74,7 +75,6 @@ SEARCH_COMMANDS = (
     "gfx/Search visits/gopolicy-search_visits %m",
     "gfx/Search ownership/gopolicy-search_ownership %m",
 )
-GOGUI_COMMANDS = POLICY_COMMANDS + SEARCH_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,8 @@ class AnalysisCommands:
 
     # -- GoGui: the policy ------------------------------------------------------------------------
     def gogui_analyze_commands(self, args: list[str]) -> str:
-        return "\n".join(GOGUI_COMMANDS)
+        """The policy's commands, and the search's where there is a search for this board size."""
+        return "\n".join(POLICY_COMMANDS + (SEARCH_COMMANDS if self.player.searches(self.state.size) else ()))
 
     def _policy(self, args: list[str]) -> tuple[int, np.ndarray]:
         colour = colour_arg(args[0]) if args else self.state.game.to_move
@@ -349,23 +350,18 @@ class AnalysisCommands:
         visits = np.zeros(size * size)
         for m in visited:
             visits[m.move] = m.visits
-        top = visited[:TOP_MOVES]
-        best = result.moves[0]
-        line, player = [], colour
-        for move in best.pv:
-            line.append(f"{colour_letter(player)} {to_gtp(move, size)}")
-            player = opponent(player)
+        top, best = visited[:TOP_MOVES], result.moves[0]
         summary = (f"TEXT {colour_title(colour)} {to_gtp(best.move, size)}: win rate {percent(best.winrate)}, "
-                   f"{best.visits} of {result.visits} playouts")
-        return "\n".join(self._heat(visits) + ["LABEL " + " ".join(f"{to_gtp(m.move, size)} {label(m)}" for m in top),
-                                               "VAR " + " ".join(line), summary])
+                   f"{best.visits} of {result.visits} playouts; best line {' '.join(to_gtp(m, size) for m in best.pv)}")
+        labels = "LABEL " + " ".join(f"{to_gtp(m.move, size)} {label(m)}" for m in top)
+        return "\n".join(self._heat(visits) + [labels, summary])
 
     def search_winrates(self, args: list[str]) -> str:
-        """The searched moves coloured by visits, the top ones labelled with their win rates, the best line."""
+        """The searched moves coloured by visits, the top ones labelled with their win rates (percent)."""
         return self._search_gfx(args, lambda m: f"{100 * m.winrate:.0f}")
 
     def search_visits(self, args: list[str]) -> str:
-        """The searched moves coloured and labelled by visits, the best line."""
+        """The searched moves coloured and labelled by visits."""
         return self._search_gfx(args, lambda m: _count(m.visits))
 
     def search_ownership(self, args: list[str]) -> str:

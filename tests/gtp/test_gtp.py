@@ -14,7 +14,7 @@ from gtp_driver import INFO, LAUNCHER, ROOT, TRANSCRIPTS, EngineProcess, replay_
 
 from gopolicy.go.coords import WHITE, from_gtp
 from gopolicy.gtp import GtpEngine
-from gopolicy.gtp.analysis import GOGUI_COMMANDS, HEAT_COLOURS
+from gopolicy.gtp.analysis import HEAT_COLOURS, POLICY_COMMANDS
 from gopolicy.gtp.engine import _no_model
 from gopolicy.gtp.loading import BackgroundPlayer
 from gopolicy.nn.modelfile import save_model
@@ -346,7 +346,7 @@ def test_analysis_of_a_position_without_candidates_is_a_pass(engine):
 
 def test_gogui_analyze_commands_and_their_output(engine):
     listed = ok(engine, "gogui-analyze_commands").splitlines()
-    assert listed == list(GOGUI_COMMANDS)
+    assert listed == list(POLICY_COMMANDS), "no search commands without a value network"
     types = {"gfx", "dboard", "string", "sboard", "cboard", "pspairs", "plist", "var", "none"}
     for entry in listed:
         kind, label, command = entry.split("/")

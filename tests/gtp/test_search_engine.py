@@ -14,7 +14,7 @@ import torch
 from gtp_driver import LAUNCHER, TRANSCRIPTS, EngineProcess, replay_transcript, sabaki_parse
 
 from gopolicy.gtp import GtpEngine
-from gopolicy.gtp.analysis import SEARCH_COMMANDS
+from gopolicy.gtp.analysis import POLICY_COMMANDS, SEARCH_COMMANDS
 from gopolicy.gtp.protocol import parse_line
 from gopolicy.nn.modelfile import save_model
 
@@ -153,16 +153,16 @@ def test_genmove_analyze_streams_the_search_then_plays(engine):
 
 
 def test_gogui_search_commands(engine):
-    listed = engine.respond("gogui-analyze_commands")
-    for entry in SEARCH_COMMANDS:
-        assert entry in listed and entry.split("/")[2].split()[0] in engine.commands
+    listed = engine.respond("gogui-analyze_commands")[2:].strip().splitlines()
+    assert listed == list(POLICY_COMMANDS + SEARCH_COMMANDS)
+    assert all(entry.split("/")[2].split()[0] in engine.commands for entry in listed)
     setup(engine, "B Q16", "W D4")
-    winrates = engine.respond("gopolicy-search_winrates b")[2:].splitlines()
+    winrates = engine.respond("gopolicy-search_winrates b")[2:].strip().splitlines()
     assert winrates[0].startswith("COLOR #d7191c ")
     labels = next(line for line in winrates if line.startswith("LABEL ")).split()[1:]
     assert all(re.fullmatch(r"\d{1,3}", label) for label in labels[1::2])
-    assert next(line for line in winrates if line.startswith("VAR ")).startswith("VAR b ")
-    influence = engine.respond("gopolicy-search_ownership b")[2:].splitlines()
+    assert re.fullmatch(r"TEXT Black [A-T]\d+: win rate \d+(\.\d)?%, \d+ of \d+ playouts; best line [A-T]\d+( \S+)*", winrates[-1])
+    influence = engine.respond("gopolicy-search_ownership b")[2:].strip().splitlines()
     cells = influence[0].split()[1:]
     assert influence[0].startswith("INFLUENCE ") and all(-1 <= float(x) <= 1 for x in cells[1::2])
 
@@ -173,4 +173,5 @@ def test_without_a_search_for_the_size_analysis_is_the_raw_policy(engine):
     line = streamed(engine, "lz-analyze B 10", 1)[1]
     assert " winrate 5000 " in line and " lcb " not in line
     assert engine.respond("gopolicy-search_visits b").startswith("? no value network for 9x9")
+    assert "search" not in engine.respond("gogui-analyze_commands"), "GoGui is offered only what works"
     assert re.fullmatch(r"= [A-J]\d\n\n", engine.respond("genmove b"))
