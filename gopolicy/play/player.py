@@ -129,7 +129,7 @@ class EnginePlayer:
         self.temperature, self.symmetries, self.resign = temperature, symmetries, resign
         self.device = torch.device(device)
         self.bf16 = use_bf16(precision, self.device)
-        self.model = self._placed(model).eval()
+        self.model = self._placed(model)
         self._networks = {model.board_size: self.model}
         self._rng = np.random.default_rng(seed)
         self.search: Optional[Search] = None

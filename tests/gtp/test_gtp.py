@@ -377,6 +377,7 @@ def test_gogui_analyze_commands_and_their_output(engine):
 
 
 def test_the_bundled_model_is_where_the_engine_looks_for_it():
-    from gopolicy.gtp.engine import DEFAULT_MODEL
+    from gopolicy.gtp.engine import DEFAULT_MODEL, DEFAULT_VALUE
 
     assert DEFAULT_MODEL == ROOT / "data" / "models" / "default.pt" and DEFAULT_MODEL.is_file()
+    assert DEFAULT_VALUE == ROOT / "data" / "models" / "value.pt", "the value network beside it, when there is one"
