@@ -24,9 +24,12 @@ too by a search that ran no batch, so that one slow batch does not stop searchin
 long): a time budget holds whenever batches take about as long as the last ones.
 
 Finished games (two passes) are scored as the engine counts them at the end: by area with
-komi once the dead stones are removed, judged by Monte-Carlo ownership
-(:func:`gopolicy.go.ownership.final_score`, ``TERMINAL_PLAYOUTS`` random games; every stone
-counted alive would call a won game lost wherever dead stones remain).
+komi once the dead stones are removed (every stone counted alive would call a won game lost
+wherever dead stones remain). The dead stones are those of the search's root position, judged
+once by Monte-Carlo ownership (:func:`gopolicy.go.ownership.dead_stones`, ``TERMINAL_PLAYOUTS``
+random games, about 35 ms on 19x19) when the search first meets a finished game, and removed
+from every finished game below it where they still stand: judging each finished game on its
+own would cost that much for every one of them, and the endgame's trees hold many.
 
 Values lie in [-1, 1] for the colour to move at the node they are reported for; win rates
 shown to users are ``(1 + Q) / 2``.
@@ -41,12 +44,12 @@ from typing import Callable, Optional, Protocol, Sequence
 import numpy as np
 
 from gopolicy.go.coords import BLACK, Move, action_to_move, move_to_action, opponent
-from gopolicy.go.ownership import final_score
+from gopolicy.go.ownership import dead_stones, final_score
 from gopolicy.go.rules import Game
 
 C_PUCT = 1.5  # exploration constant (AlphaGo used 5 on its value scale; 1-2 suits priors from a softmax)
 VIRTUAL_LOSS = 3  # AlphaGo's n_vl
-TERMINAL_PLAYOUTS = 64  # random games judging the dead stones of a finished game (about 35 ms on 19x19)
+TERMINAL_PLAYOUTS = 64  # random games judging the root's dead stones for finished games (about 35 ms on 19x19)
 
 
 class Evaluator(Protocol):
@@ -136,6 +139,7 @@ class Search:
         self.root: Optional[Node] = None
         self.root_key: Optional[tuple] = None
         self._root_game: Optional[Game] = None  # the position the root is for
+        self._dead: Optional[tuple[tuple, list[tuple[int, int]]]] = None  # (a root's key, its dead stones' points and colours)
 
     # --- the tree across moves ---
 
@@ -250,12 +254,23 @@ class Search:
             if child is None:
                 child = node.children[edge] = Node(opponent(node.to_move))
                 if position.is_over:
-                    child.terminal_value = _final_value(position, child.to_move)
+                    child.terminal_value = self._final_value(game, position, child.to_move)
                 return path, child, position
             node = child
         if node.expanded and not len(node.actions) and node.terminal_value is None:
             node.terminal_value = node.value  # nothing to play: the evaluator's word stands
         return path, node, position
+
+    def _final_value(self, root_game: Game, game: Game, colour: int) -> float:
+        """+1 / -1 / 0 for ``colour`` in a finished ``game`` below ``root_game``: the count with
+        the root's dead stones removed where they still stand."""
+        key = _position_key(root_game)
+        if self._dead is None or self._dead[0] != key:
+            stones = root_game.stones().reshape(-1)
+            self._dead = (key, [(p, int(stones[p])) for p in dead_stones(root_game, TERMINAL_PLAYOUTS)])
+        now = game.stones().reshape(-1)
+        score = final_score(game, dead=[p for p, c in self._dead[1] if now[p] == c])  # positive: Black ahead
+        return float(np.sign(score if colour == BLACK else -score))
 
     @staticmethod
     def _backup(path: list[tuple[Node, int]], value: float, colour: int) -> None:
@@ -306,11 +321,3 @@ class Search:
 def _position_key(game: Game) -> tuple:
     """What identifies a position for the tree: the stones, the colour to move, the passes before it."""
     return game.size, game.board.hash, game.to_move, game.passes
-
-
-def _final_value(game: Game, colour: int) -> float:
-    """+1 / -1 / 0 for ``colour`` in a finished game (the count with the dead stones removed)."""
-    score = final_score(game, TERMINAL_PLAYOUTS)  # positive: Black ahead
-    lead = score if colour == BLACK else -score
-    return float(np.sign(lead))
-
