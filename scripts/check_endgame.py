@@ -156,6 +156,7 @@ def main() -> None:
     parser.add_argument("--exclude", nargs="+", type=existing_path, default=[],
                         help="pass over every game also found in these inputs (e.g. the sample games)")
     parser.add_argument("--playouts", type=positive_int, default=PLAYOUTS)
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="of the playouts")
     parser.add_argument("--gnugo", default="/usr/games/gnugo --mode gtp --level 10 --chinese-rules")
     parser.add_argument("--cache", type=Path, help="JSON file of GNU Go's answers by game, read and extended")
     parser.add_argument("--show", type=non_negative_int, default=0,
@@ -180,7 +181,7 @@ def main() -> None:
             answer = cache[key]
             theirs = {from_gtp(v, 19) for v in answer["dead"]}
             began = time.perf_counter()
-            verdict = judge(game, args.playouts)
+            verdict = judge(game, args.playouts, args.seed)
             score = verdict.score
             seconds.append(time.perf_counter() - began)
             ours = set(verdict.dead)

@@ -59,7 +59,7 @@ static int saving_moves(const Board *b, int colour, int h, int allow_suicide, in
         }
     }
     string_liberties(b, h, &liberty, 1);
-    int enough = b->count[h] >= 2 ? 2 : 3; /* a lone stone is not worth saving into a ladder */
+    int enough = b->count[h] >= 2 ? 2 : 3; /* a lone stone is worth saving only well out of reach */
     if (n < MAX_POINTS && check_move(b, colour, liberty, allow_suicide) == MOVE_OK &&
         liberties_after(b, colour, liberty, allow_suicide) >= enough)
         moves[n++] = liberty;

@@ -1,4 +1,4 @@
-"""Life and death at the end of a game, by Monte-Carlo ownership.
+"""Life and death at the end of a game, by Monte-Carlo ownership and a look at what encloses what.
 
 From the position, many random games are played to the end (compiled, ``Board.playout_ownership``,
 ``gopolicy/csrc/playout.c``: each side saves its own strings in atari, captures, else plays a
@@ -8,10 +8,13 @@ end and -1 where White does. On a finished game this is the classic estimate of 
 a living group keeps its points in every playout, a dead one is captured in nearly all of them.
 
 * :func:`dead_stones`: stones whose points the opponent owns on average (ownership of the
-  other colour's sign, beyond ``DEAD_MARGIN``).
-* :func:`seki_stones`: living stones next to a point that nobody owns at the end of most
-  playouts. Random play fills every dame except the shared liberties of a seki (filling one
-  there would put the player's own stones in atari), so such a point is a seki's.
+  other colour's sign, beyond ``DEAD_MARGIN``), and stones the playouts leave undecided
+  (``|ownership| < DEAD_MARGIN``) in an unsettled area that one colour's settled points enclose
+  all round. Random play turns a capturing race between a group without eyes and the wall
+  around it into a coin toss; in a game both players ended, the wall has won it.
+* :func:`seki_stones`: living strings whose liberties nobody owns at the end of the playouts
+  (``SEKI_LIBERTIES`` of them on average). Random play fills every dame except the shared
+  liberties of a seki (filling the last two would put the player's own stones in atari).
 * :func:`final_score`: Tromp-Taylor area (with komi) once the dead stones are removed, the
   count of a game that ended by agreement (seki stones count as alive, their shared liberties
   as neutral).
@@ -20,6 +23,7 @@ a living group keeps its points in every playout, a dead one is captured in near
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -28,7 +32,8 @@ from gopolicy.go.rules import Game
 
 PLAYOUTS = 256
 DEAD_MARGIN = 0.2  # a stone is dead when its point's ownership leans to the opponent by more than this
-SEKI_SHARE = 0.5  # a point nobody owns at the end of more than this share of the playouts is a seki's
+UNSETTLED = 0.35  # |ownership| below which a point is still open (for the enclosure test)
+SEKI_LIBERTIES = 0.5  # a string keeping this many liberties nobody owns, on average over the playouts, is in seki
 
 
 @dataclass(frozen=True)
@@ -55,40 +60,73 @@ def ownership(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray
     return _playouts(game, playouts, seed, neutral=False)[0]
 
 
+def _neighbours(p: int, size: int) -> Iterator[int]:
+    row, col = divmod(p, size)
+    if row > 0:
+        yield p - size
+    if row < size - 1:
+        yield p + size
+    if col > 0:
+        yield p - 1
+    if col < size - 1:
+        yield p + 1
+
+
+def _flood(starts, size: int, inside: np.ndarray, seen: np.ndarray) -> tuple[list[int], set[int]]:
+    """The points connected to ``starts`` through ``inside`` points (marked in ``seen``), and the
+    points just outside them."""
+    area, todo, border = list(starts), list(starts), set()
+    seen[area] = True
+    while todo:
+        for q in _neighbours(todo.pop(), size):
+            if not inside[q]:
+                border.add(q)
+            elif not seen[q]:
+                seen[q] = True
+                area.append(q)
+                todo.append(q)
+    return area, border
+
+
+def _enclosed(size: int, stones: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Bool per point: undecided stones in an open area whose settled surroundings are all one colour's."""
+    unsettled = np.abs(owner) < UNSETTLED
+    seen = np.zeros(size * size, bool)
+    dead = np.zeros(size * size, bool)
+    for start in np.flatnonzero(unsettled & (stones != 0)):
+        if seen[start]:
+            continue
+        area, border = _flood([int(start)], size, unsettled, seen)
+        walls = {BLACK if owner[q] > 0 else WHITE for q in border}
+        if len(walls) == 1:
+            inside = np.array(area)
+            prey = inside[(stones[inside] == BLACK + WHITE - walls.pop()) & (np.abs(owner[inside]) < DEAD_MARGIN)]
+            dead[prey] = True
+    return dead
+
+
 def dead_stones(game: Game, playouts: int = PLAYOUTS, seed: int = 0, owner: np.ndarray | None = None) -> list[int]:
     """The points of the stones judged dead (flat indices, sorted); ``owner``: ownership already estimated."""
     owner = ownership(game, playouts, seed) if owner is None else owner
     stones = game.stones().reshape(-1)
     dead = ((stones == BLACK) & (owner < -DEAD_MARGIN)) | ((stones == WHITE) & (owner > DEAD_MARGIN))
+    dead |= _enclosed(game.size, stones, owner)
     return [int(p) for p in np.flatnonzero(dead)]
 
 
 def _seki(game: Game, dead: list[int], neutral: np.ndarray) -> list[int]:
-    """The living stones next to a point that ends nobody's in most playouts (see the module's docstring)."""
+    """The living strings whose liberties end nobody's in the playouts, ``SEKI_LIBERTIES`` of them on average."""
     size = game.size
     stones = game.stones().reshape(-1).copy()
     stones[dead] = 0
-    shared = (neutral > SEKI_SHARE) & (stones == 0)
-    board = np.zeros((size + 2, size + 2), bool)
-    board[1:-1, 1:-1] = shared.reshape(size, size)
-    beside = (board[:-2, 1:-1] | board[2:, 1:-1] | board[1:-1, :-2] | board[1:-1, 2:]).reshape(-1)
-    touching = set(np.flatnonzero(beside & (stones != 0)).tolist())
-    if not touching:
-        return []
-    return sorted(p for p in _strings_of(game, stones, touching))
-
-
-def _strings_of(game: Game, stones: np.ndarray, points: set[int]) -> set[int]:
-    """Every stone of the strings through ``points`` (flood fill over same-coloured neighbours)."""
-    size, found, todo = game.size, set(points), list(points)
-    while todo:
-        p = todo.pop()
-        row, col = divmod(p, size)
-        for q, ok in ((p - size, row > 0), (p + size, row < size - 1), (p - 1, col > 0), (p + 1, col < size - 1)):
-            if ok and q not in found and stones[q] == stones[p]:
-                found.add(q)
-                todo.append(q)
-    return found
+    seen = np.zeros(size * size, bool)
+    found: list[int] = []
+    for p in np.flatnonzero(stones):
+        if not seen[p]:
+            string, border = _flood([int(p)], size, stones == stones[p], seen)
+            if sum(neutral[q] for q in border if not stones[q]) >= SEKI_LIBERTIES:
+                found += string
+    return sorted(found)
 
 
 def seki_stones(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> list[int]:
