@@ -35,13 +35,17 @@ def _make_player(model_seed: int = 0, favour: tuple[str, int] | None = None, **o
     makes that point's bias dominate, so the network wants to play there whatever the position."""
     model, info = _tiny_model(model_seed)
     if favour is not None:
-        vertex, size = favour
-        row, col = divmod(from_gtp(vertex, size), size)
-        lines = bias_lines(size)
-        with torch.no_grad():
-            model.point_bias.bias[0, lines[row], lines[col]] += 50.0
+        _favour(model, *favour, 50.0)
     options.setdefault("precision", "fp32")
     return EnginePlayer(model, info, **options)
+
+
+def _favour(model, vertex: str, size: int, logit: float) -> None:
+    """Adds ``logit`` to the point bias of ``vertex`` on a ``size`` board."""
+    row, col = divmod(from_gtp(vertex, size), size)
+    lines = bias_lines(size)
+    with torch.no_grad():
+        model.point_bias.bias[0, lines[row], lines[col]] += logit
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +124,7 @@ def _make_search_player(model_seed: int = 0, value_seed: int = 0, value_size: in
     and a tiny random value network for ``value_size`` boards, fp32 unless told."""
     model, info = _tiny_model(model_seed)
     if favour is not None:
-        vertex, size = favour
-        row, col = divmod(from_gtp(vertex, size), size)
-        lines = bias_lines(size)
-        with torch.no_grad():
-            model.point_bias.bias[0, lines[row], lines[col]] += favour_logit
+        _favour(model, *favour, favour_logit)
     value, value_info = _tiny_value(value_seed, value_size)
     options.setdefault("precision", "fp32")
     options.setdefault("playouts", 16)
