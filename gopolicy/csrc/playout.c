@@ -3,14 +3,15 @@
  *
  * A playout plays, for each side in turn, the first kind of move it has of:
  *   1. a save: a string of its own in atari captures a neighbour in atari, or extends at its
- *      liberty to two or more liberties (a player does not hand over a living group);
+ *      liberty to two or more liberties, three for a lone stone (a player does not hand over
+ *      a living group, nor run out with a stone the opponent takes next move);
  *   2. a capture of any string in atari;
  *   3. a uniformly random legal move that neither fills one of its own true eyes (the
  *      features' sensibleness rule) nor puts two or more of its own stones in atari;
  * and passes when it has none; two passes in a row end it, or max_moves moves. The final
  * position is scored by Tromp-Taylor area, every point owned by the colour of its stone or of
  * the stones alone around its empty region; a region reaching both colours is neutral (at the
- * end of a playout: the shared liberties of a seki, which rule 3 never fills). */
+ * end of a playout: the shared liberties of a seki, which rule 3 leaves when two are left). */
 #include "playout.h"
 
 static uint64_t next_random(uint64_t *state) /* splitmix64 */

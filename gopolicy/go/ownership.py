@@ -9,12 +9,12 @@ a living group keeps its points in every playout, a dead one is captured in near
 
 * :func:`dead_stones`: stones whose points the opponent owns on average (ownership of the
   other colour's sign, beyond ``DEAD_MARGIN``), and stones the playouts leave undecided
-  (``|ownership| < DEAD_MARGIN``) in an unsettled area that one colour's settled points enclose
-  all round. Random play turns a capturing race between a group without eyes and the wall
+  (``|ownership| < DEAD_MARGIN``) in an open area (``|ownership| < UNSETTLED``) that one colour's
+  settled points enclose all round. Random play turns a capturing race between a group without eyes and the wall
   around it into a coin toss; in a game both players ended, the wall has won it.
 * :func:`seki_stones`: living strings whose liberties nobody owns at the end of the playouts
   (``SEKI_LIBERTIES`` of them on average). Random play fills every dame except the shared
-  liberties of a seki (filling the last two would put the player's own stones in atari).
+  liberties of a seki (filling one of the last two would put the player's own stones in atari).
 * :func:`final_score`: Tromp-Taylor area (with komi) once the dead stones are removed, the
   count of a game that ended by agreement (seki stones count as alive, their shared liberties
   as neutral).
