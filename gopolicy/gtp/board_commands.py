@@ -1,9 +1,10 @@
 """GTP's board and rules commands: board size, komi, handicap, play, undo, and looking at the board.
 
 ``final_score`` and ``final_status_list`` judge life and death by Monte-Carlo ownership
-(:mod:`gopolicy.go.ownership`): the dead stones are removed and the rest counted by area with
-komi. Seki is not told apart from life (``final_status_list seki`` is empty; such stones are
-alive and their shared liberties neutral).
+(:func:`gopolicy.go.ownership.judge`): the dead stones are removed and the rest counted by area
+with komi; living strings whose liberties nobody owns at the end of the playouts are in seki
+(``final_status_list seki``; ``alive`` lists every stone that is not dead, seki included, as
+GNU Go does).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Callable
 
 from gopolicy.errors import IllegalMoveError
 from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, WHITE, colour_name, to_gtp
-from gopolicy.go.ownership import dead_stones, without_dead
+from gopolicy.go.ownership import Judgement, judge, without_dead
 from gopolicy.gtp.protocol import GtpError, Handler, colour_arg, number_arg, require_args, vertex_arg
 from gopolicy.gtp.state import GameState, Placement
 
@@ -53,7 +54,7 @@ class BoardCommands:
 
     def __init__(self, state: GameState, can_play: Callable[[int], bool] = lambda size: True):
         self.state, self.can_play = state, can_play
-        self._dead: tuple | None = None  # (position key, dead stones)
+        self._judged: tuple | None = None  # (position key, Judgement)
 
     def commands(self) -> dict[str, Handler]:
         return {"boardsize": self.boardsize, "clear_board": self.clear_board, "komi": self.komi,
@@ -139,25 +140,26 @@ class BoardCommands:
         colour, move = colour_arg(args[0]), vertex_arg(args[1], self.state.size)
         return "1" if self.state.game.is_legal(colour, move) else "0"
 
-    def dead(self) -> list[int]:
-        """The dead stones of the current position (one estimate per position, reused)."""
+    def judgement(self) -> Judgement:
+        """Life and death in the current position (one estimate per position, reused)."""
         game = self.state.game
         key = (game.size, game.board.hash, game.to_move, game.move_number)
-        if self._dead is None or self._dead[0] != key:
-            self._dead = (key, dead_stones(game))
-        return self._dead[1]
+        if self._judged is None or self._judged[0] != key:
+            self._judged = (key, judge(game))
+        return self._judged[1]
 
     def final_score(self, args: list[str]) -> str:
-        return without_dead(self.state.game, self.dead()).result()
+        return without_dead(self.state.game, self.judgement().dead).result()
 
     def final_status_list(self, args: list[str]) -> str:
         require_args(args, 1)
         status = args[0].lower()
         if status not in ("alive", "dead", "seki"):
             raise GtpError("syntax error")
-        if status == "seki":
-            return ""
-        dead = set(self.dead())
-        stones = self.state.game.stones().reshape(-1)
-        chosen = [int(p) for p in stones.nonzero()[0] if (int(p) in dead) == (status == "dead")]
+        judged = self.judgement()
+        if status == "alive":
+            dead = set(judged.dead)
+            chosen = [int(p) for p in self.state.game.stones().reshape(-1).nonzero()[0] if int(p) not in dead]
+        else:
+            chosen = judged.dead if status == "dead" else judged.seki
         return " ".join(to_gtp(p, self.state.size) for p in chosen)

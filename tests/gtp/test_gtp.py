@@ -211,6 +211,26 @@ def test_final_status_list_and_score_remove_the_dead_stones(engine):
     assert ok(engine, "final_score") == "W+0.5"  # 36 - 36 - 0.5 once B7 is off; Tromp-Taylor alone says W+28.5
 
 
+def test_final_status_list_seki_names_the_strings_in_seki(engine):
+    setup_board(engine, 9, """
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+        ..XO.XO..
+    """, komi=0.5)  # White's D column and Black's F column share the E liberties: seki
+    seki = set(ok(engine, "final_status_list seki").split())
+    assert seki == {f"{c}{r}" for c in "DF" for r in range(1, 10)}
+    assert ok(engine, "final_status_list dead") == ""
+    alive = set(ok(engine, "final_status_list alive").split())
+    assert seki < alive and len(alive) == 36
+    assert ok(engine, "final_score") == "W+0.5"  # 36 points each (A-C and F, D and G-J), the E column nobody's
+
+
 def test_genmove_avoids_its_eye_and_passes_when_nothing_sensible_is_left(make_player):
     engine = GtpEngine(make_player(favour=("A5", 5)))
     setup_board(engine, 5, """
