@@ -75,8 +75,12 @@ class BatchLoader:
         _board.gather_rows(sources, part, rows, out)
         return out
 
+    def meta(self, indices: np.ndarray) -> np.ndarray:
+        """The META_DTYPE rows of split rows ``indices``."""
+        return self._gather(self.meta_rows, indices)
+
     def _moves(self, indices: np.ndarray) -> np.ndarray:
-        return self._gather(self.meta_rows, indices)["move"].astype(np.int64)
+        return self.meta(indices)["move"].astype(np.int64)
 
     def _planes(self, indices: np.ndarray) -> np.ndarray:
         return self._gather(self.packed_rows, indices)
@@ -225,6 +229,6 @@ class ValueBatchLoader(BatchLoader):
     def positions(self, indices: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
         """The planes of split rows ``indices`` under ``symmetries``, "player colour" last."""
         planes, _ = self.to_device(self._planes(indices), np.zeros(len(indices), np.int64), symmetries)
-        black = torch.from_numpy(self._gather(self.meta_rows, indices)["colour"] == BLACK).to(self.device)
+        black = torch.from_numpy(self.meta(indices)["colour"] == BLACK).to(self.device)
         colour = black.to(planes.dtype).view(-1, 1, 1, 1).expand(-1, 1, self.size, self.size)
         return torch.cat([planes, colour], 1)

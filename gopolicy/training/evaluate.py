@@ -119,7 +119,7 @@ def evaluate_value(model: torch.nn.Module, dataset: Dataset, split: str = "test"
     if max_positions is not None and max_positions < len(rows):
         pick = np.linspace(0, len(rows) - 1, max_positions).astype(np.int64)
         rows, outcomes = rows[pick], outcomes[pick]
-    meta = loader._gather(loader.meta_rows, rows)
+    meta = loader.meta(rows)
     was_training = model.training
     model.eval()
     values = np.empty(len(rows), np.float32)

@@ -63,7 +63,7 @@ def test_value_rows_take_n_positions_of_even_games_with_a_usual_komi(full):
     dataset = Dataset(full)
     rows, outcomes = value_rows(dataset, "train", 3, seed=1)
     loader = ValueBatchLoader(dataset, "train", 8, positions_per_game=3, seed=1)
-    meta = loader._gather(loader.meta_rows, rows)
+    meta = loader.meta(rows)
     games = {int(g["game"]): g for s in dataset.shards for g in s.games}
     used = np.unique(meta["game"], return_counts=True)
     assert (used[1] <= 3).all() and (used[1] == 3).mean() > 0.9
@@ -87,7 +87,7 @@ def test_value_batches_add_the_player_colour_plane_and_are_deterministic(full):
     x, y = loader.batch(5)
     assert x.shape == (32, 49, 19, 19) and y.shape == (32,)
     indices = np.random.default_rng([3, 0, 5]).integers(0, len(loader.rows), size=32)
-    colours = loader._gather(loader.meta_rows, loader.rows[indices])["colour"]
+    colours = loader.meta(loader.rows[indices])["colour"]
     assert np.array_equal(x[:, 48].amax((1, 2)).numpy() == 1, colours == BLACK)
     assert (x[:, 48].amin((1, 2)) == x[:, 48].amax((1, 2))).all()  # the whole plane one value
     assert np.array_equal(y.numpy(), loader.outcomes[indices])
