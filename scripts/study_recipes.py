@@ -43,14 +43,16 @@ from gopolicy.training.train import PRESETS
 from gopolicy.util import args as arg_types
 from gopolicy.util.files import read_jsonl, write_json_atomic
 
+_SHORT = "batch-size=128,warmup-steps=100"  # a short budget wants more, smaller steps and a short warm-up
 DEFAULT_RECIPES = [
-    "plain-k64:arch=plain,filters=64",
-    "plain-bn-k64:arch=plain-bn,filters=64",
-    "residual-bn-k64:arch=residual-bn,filters=64",
-    "residual-gpool-bn-k64:arch=residual-gpool-bn,filters=64",
-    "residual-gpool-k64:arch=residual-gpool,filters=64",
-    "residual-gpool-bn-k64-ema:arch=residual-gpool-bn,filters=64,ema=0.999",
-    "residual-gpool-bn-k96:arch=residual-gpool-bn,filters=96",
+    f"plain-k64:arch=plain,filters=64,{_SHORT}",
+    f"plain-bn-k64:arch=plain-bn,filters=64,{_SHORT}",
+    f"residual-k64:arch=residual,filters=64,{_SHORT}",
+    f"residual-bn-k64:arch=residual-bn,filters=64,{_SHORT}",
+    f"residual-gpool-k64:arch=residual-gpool,filters=64,{_SHORT}",
+    f"residual-k64-ema:arch=residual,filters=64,ema=0.999,{_SHORT}",
+    f"residual-k96:arch=residual,filters=96,{_SHORT}",
+    f"residual-k128:arch=residual,filters=128,{_SHORT}",
 ]
 # RocAlphaGo (github.com/Rochester-NRT/RocAlphaGo): its plain 12-layer k = 96 policy network's
 # accuracy on held-out KGS positions after so many training positions.

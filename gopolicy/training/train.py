@@ -28,6 +28,7 @@ import json
 import math
 import os
 import queue
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -302,6 +303,9 @@ class Window:
         return values
 
 
+RESCHEDULABLE = ("steps",)  # the one setting a resumed run may change
+
+
 class Checkpointer:
     """``RUN_DIR/checkpoint.pt``: everything a run needs to continue bit-for-bit, written atomically."""
 
@@ -323,15 +327,22 @@ class Checkpointer:
         except Exception as e:
             raise TrainingError(f"{self.path}: unreadable checkpoint: {e}") from None
 
-    def restore(self, model, optimizer, ema: Optional[EMA], config: Config, feature_set: str) -> tuple[int, float]:
+    def restore(self, model, optimizer, ema: Optional[EMA], config: Config, feature_set: str) -> tuple[int, float, int]:
         """Loads the checkpoint into the model, optimizer and EMA; returns (step, best validation
-        score, see :func:`score`). Refuses a checkpoint of another configuration or feature set."""
+        score, see :func:`score`, and the steps its schedule had). Refuses a checkpoint of another
+        configuration or feature set, except for ``steps`` (RESCHEDULABLE): a run may be
+        lengthened or shortened, its learning rate then following the new schedule from the
+        step it resumes at."""
         state = self.load()
         saved = {**asdict(Config()), **state["config"]}  # settings added since read as their old behaviour
-        if saved != asdict(config):
-            changed = {k: (v, getattr(config, k)) for k, v in saved.items() if v != getattr(config, k)}
+        changed = {k: (v, getattr(config, k)) for k, v in saved.items() if v != getattr(config, k) and k not in RESCHEDULABLE}
+        if changed:
             raise TrainingError(f"{self.path}: the checkpoint was made with another configuration "
                                 f"(setting: (checkpoint's, now)): {changed}")
+        if saved["steps"] != config.steps:
+            if config.steps < state["step"]:
+                raise TrainingError(f"{self.path}: the run is at step {state['step']}; --steps {config.steps} "
+                                    "would end it before it resumes")
         if state["feature_set"] != feature_set:
             raise TrainingError(f"{self.path}: the checkpoint was made on {state['feature_set']} data, "
                                 f"this dataset is {feature_set}")
@@ -340,7 +351,7 @@ class Checkpointer:
         if ema is not None:
             ema.load_state_dict(state["ema"])
         torch.set_rng_state(state["torch_rng"])
-        return state["step"], state.get("best_score", state.get("best_val_accuracy"))  # the old name
+        return state["step"], state.get("best_score", state.get("best_val_accuracy")), saved["steps"]  # the old name
 
 
 def correct(config: Config, outputs: torch.Tensor, targets: torch.Tensor) -> int:
@@ -421,8 +432,13 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
     # -- resume: weights, optimizer, EMA and random state from the checkpoint -------
     start, best = 0, -math.inf
     if options.resume:
-        start, best = checkpoints.restore(model, optimizer, ema, config, dataset.feature_set)
+        start, best, planned = checkpoints.restore(model, optimizer, ema, config, dataset.feature_set)
         log.truncate_after(start)
+        if planned != config.steps:
+            log.write(start, {"schedule_steps": config.steps, "previous_schedule_steps": planned})
+            if runtime.main:
+                print(f"gopolicy train: the schedule now ends at step {config.steps} (it was {planned}); the "
+                      f"learning rate follows it from step {start}", file=sys.stderr)
 
     # -- the network as trained (DDP, compiled) and its batches --------------------
     net = model
@@ -576,7 +592,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, settings in config_options().items():
         settings["help"] += " (default: the preset's)"
         parser.add_argument("--" + name.replace("_", "-"), default=None, **settings)
-    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from RUN_DIR/checkpoint.pt, with the same settings but --steps, which may "
+                             "lengthen or shorten the schedule")
     arg_types.add_device(parser)
     arg_types.add_precision(parser)
     parser.add_argument("--threads", type=arg_types.positive_int, help="torch threads (default: cores / processes on this machine)")

@@ -75,6 +75,21 @@ def test_resume_refuses_another_config_or_a_missing_checkpoint(dataset, tmp_path
         Checkpointer(tmp_path).load()
 
 
+def test_a_resumed_run_may_change_its_steps_and_the_rate_follows_the_new_schedule(dataset, tmp_path):
+    run(dataset, tmp_path, replace(TINY, steps=12), stop_at=4)
+    metrics = run(dataset, tmp_path, replace(TINY, steps=8), resume=True)
+    assert metrics["step"] == 8 and not metrics["interrupted"]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert {"step": 4, "schedule_steps": 8, "previous_schedule_steps": 12}.items() <= next(
+        r for r in lines if "schedule_steps" in r).items()
+    rates = {r["step"]: r["lr"] for r in lines if "lr" in r}
+    assert rates[4] == pytest.approx(learning_rate(replace(TINY, steps=12), 3))
+    assert rates[6] == pytest.approx(learning_rate(replace(TINY, steps=8), 5))
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["config"]["steps"] == 8
+    with pytest.raises(TrainingError, match="would end it before"):
+        run(dataset, tmp_path, replace(TINY, steps=6), resume=True)
+
+
 def test_two_processes_stay_in_sync_under_ddp(dataset, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gopolicy.cli",
