@@ -8,6 +8,8 @@ A dataset is a directory::
     shards/shard-NNNNNN.meta.npy     META_DTYPE (rows,): target move, game, move number, colour
     shards/shard-NNNNNN.games.npy    GAMES_DTYPE (games,): each game's winner, komi and handicap
                                      (value-network targets; absent in datasets made before it, which still load)
+    shards/shard-NNNNNN.ownership.npy  int8 (games, 361), only with ``prepare --ownership``: who owns
+                                     each point at the end of each game (+1 Black, -1 White, 0 neither)
 
 Each shard holds whole games, its rows sorted by split (train, then
 validation, then test); the manifest gives each split's row range and each
@@ -23,8 +25,9 @@ shard either exists whole or not at all. What is checked when:
   size against it (truncation) and its ``.npy`` header (shape, dtype); every stored
   number of ``meta`` in range (move a point of the board or ``PASS``, colour black or
   white, game >= 0, move number >= 1) and every split range inside its shard; the games
-  file's rows (one per game of the shard, winners black, white or 0). This reads the meta
-  and games files (9 bytes a position, 10 a game), not the planes.
+  file's rows (one per game of the shard, winners black, white or 0); the ownership file's
+  shape. This reads the meta and games files (9 bytes a position, 10 a game), not the
+  planes or the owners.
 * ``verify()`` (``gopolicy prepare --verify --out DATASET``): the CRC-32 of every file,
   which also catches flipped bits in the planes, which opening cannot see.
 """
@@ -84,6 +87,7 @@ class Shard:
     meta: np.ndarray  # META_DTYPE (rows,), memory-mapped
     splits: dict[str, tuple[int, int]]
     games: Optional[np.ndarray] = None  # GAMES_DTYPE, one row per game; None in datasets made before results were kept
+    ownership: Optional[np.ndarray] = None  # int8 (games, size * size), the rows of ``games``; None unless prepared with it
 
 
 def _open_npy(path: Path, entry: dict) -> np.ndarray:
@@ -137,12 +141,24 @@ class Dataset:
             if problem:
                 raise DatasetError(f"{path}: {problem}: the shard is corrupt "
                                    "(check every file with gopolicy prepare --verify --out DATASET)")
-        return Shard(entry["name"], planes, meta, splits, games)
+        owners = None
+        if "ownership" in entry:
+            path = base.with_name(base.name + ".ownership.npy")
+            owners = _open_npy(path, entry["ownership"])
+            if games is None or owners.shape != (len(games), self.board_size ** 2) or owners.dtype != np.int8:
+                raise DatasetError(f"{path}: ownership of shape {owners.shape} ({owners.dtype}) does not match the "
+                                   "shard's games: the shard is corrupt")
+        return Shard(entry["name"], planes, meta, splits, games, owners)
 
     @property
     def has_results(self) -> bool:
         """Whether every shard records its games' results (datasets prepared before they were kept do not)."""
         return all(shard.games is not None for shard in self.shards)
+
+    @property
+    def has_ownership(self) -> bool:
+        """Whether every shard records its games' final ownership (``prepare --ownership``)."""
+        return all(shard.ownership is not None for shard in self.shards)
 
     def rows(self, split: str) -> int:
         """Positions (pass positions included) in a split."""
@@ -151,7 +167,9 @@ class Dataset:
     def verify(self, progress: bool = False) -> None:
         """Checks every shard file's CRC-32 against the manifest; DatasetError on the first mismatch."""
         for entry in progress_bar(self.manifest["shards"], desc="verify", unit="shard", enabled=progress):
-            for kind in ("planes", "meta", "games") if "results" in entry else ("planes", "meta"):
+            kinds = [k for k, key in (("planes", "planes"), ("meta", "meta"), ("games", "results"),
+                                      ("ownership", "ownership")) if key in entry]
+            for kind in kinds:
                 path = self.path / "shards" / f"{entry['name']}.{kind}.npy"
                 if file_crc32(path) != entry["results" if kind == "games" else kind]["crc32"]:
                     raise DatasetError(f"{path}: CRC-32 mismatch: the shard is corrupt")

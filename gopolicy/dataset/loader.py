@@ -203,8 +203,12 @@ class ValueBatchLoader(BatchLoader):
     positions for the same seed; batches a pure function of ``(seed, rank, step)``)."""
 
     def __init__(self, dataset: Dataset, split: str = "train", batch_size: int = 256, *,
-                 positions_per_game: Optional[int] = 8, **options):
+                 positions_per_game: Optional[int] = 8, ownership: bool = False, **options):
         super().__init__(dataset, split, batch_size, include_passes=True, **options)
+        if ownership and not dataset.has_ownership:
+            raise DatasetError(f"{dataset.path}: the dataset records no final ownership; prepare it with --ownership "
+                               "to train an ownership head")
+        self.with_ownership = ownership
         if dataset.feature_set not in VALUE_FEATURES:
             raise DatasetError(f"{dataset.path}: a value network reads {', '.join(VALUE_FEATURES.values())}, made from "
                                f"{', '.join(VALUE_FEATURES)} datasets; this one is {dataset.feature_set}")
@@ -220,11 +224,32 @@ class ValueBatchLoader(BatchLoader):
         """Distinct positions this rank draws from."""
         return len(self.rows)
 
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        """``(planes, outcomes)``, or with ``ownership`` ``(planes, (outcomes, ownership))``."""
         rng = self._rng(step)
         pick = rng.integers(0, len(self.rows), size=self.batch_size)
         symmetries = rng.integers(0, 8, size=self.batch_size) if self.augment else np.zeros(self.batch_size, np.int64)
-        return self.positions(self.rows[pick], symmetries), torch.from_numpy(self.outcomes[pick]).to(self.device)
+        outcomes = torch.from_numpy(self.outcomes[pick]).to(self.device)
+        planes = self.positions(self.rows[pick], symmetries)
+        if not self.with_ownership:
+            return planes, outcomes
+        return planes, (outcomes, self.ownership(self.rows[pick], symmetries))
+
+    def ownership(self, indices: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
+        """float32 (B, size * size): who owns each point at the end of the game of split rows
+        ``indices``, +1 the colour to move, -1 its opponent, 0 neither, under ``symmetries``
+        as the planes are."""
+        part = np.searchsorted(self.offsets, indices, side="right") - 1
+        games = self.meta(indices)["game"]
+        owners = np.empty((len(indices), self.size * self.size), np.int8)
+        for k in np.unique(part):
+            mine = part == k
+            shard = self.parts[k][0]
+            owners[mine] = shard.ownership[np.searchsorted(np.asarray(shard.games["game"]), games[mine])]
+        sign = np.where(self.meta(indices)["colour"] == BLACK, 1, -1).astype(np.float32)
+        relative = torch.from_numpy(owners.astype(np.float32) * sign[:, None]).to(self.device)
+        index = self.perms[torch.from_numpy(symmetries).to(self.device)]
+        return torch.gather(relative, 1, index)
 
     def positions(self, indices: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
         """The planes of split rows ``indices`` under ``symmetries``, "player colour" last."""

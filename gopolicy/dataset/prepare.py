@@ -49,6 +49,7 @@ from gopolicy.dataset.format import (
 from gopolicy.errors import RecordError
 from gopolicy.features import encode, get_feature_set
 from gopolicy.go.coords import move_to_stored
+from gopolicy.go.ownership import final_ownership
 from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_record_bytes, iter_sgf
 from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 from gopolicy.sgf.skipped import SkippedGame, write_skipped
@@ -122,10 +123,13 @@ class GameRows:
     winner: int = 0  # BLACK, WHITE, or 0 (draw, void, no result)
     komi: float = 0.0
     handicap: int = 0
+    ownership: Optional[np.ndarray] = None  # int8 (361,): each point's owner at the end, +1 Black, -1 White, 0 neither
 
 
-def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) -> GameRows:
-    """Parses, filters and replays one game into packed planes; raises RecordError with the reason to skip it."""
+def encode_game(data: bytes, source: str, feature_set: str, filters: Filters, ownership: bool = False) -> GameRows:
+    """Parses, filters and replays one game into packed planes (and with ``ownership``, the
+    owner of every point of its final position, :func:`gopolicy.go.ownership.final_ownership`);
+    raises RecordError with the reason to skip it."""
     record = read_game(data, source, size=BOARD_SIZE)
     reason = filters.reject(record)
     if reason:
@@ -140,23 +144,27 @@ def encode_game(data: bytes, source: str, feature_set: str, filters: Filters) ->
     unpacked = np.empty((n, features.planes, BOARD_SIZE, BOARD_SIZE), np.uint8)
     moves = np.empty(n, np.int16)
     colours = np.empty(n, np.uint8)
-    row = 0
+    row, final = 0, None
     for i, (game, colour, move) in enumerate(replay(record)):
         if row < n and kept[row] == i:
             encode(game, colour, features, out=unpacked[row])
             moves[row], colours[row] = move_to_stored(move), colour
             row += 1
+        final = game  # the live game: after the loop, the final position
+    owners = None
+    if ownership:  # a game without moves has no positions to learn from: its row stays all 0
+        owners = final_ownership(final) if final is not None else np.zeros(BOARD_SIZE * BOARD_SIZE, np.int8)
     return GameRows(source, key, pack_planes(unpacked), moves, colours, (kept + 1).astype(np.int16), record.winner, record.komi,
-                    min(record.handicap, 255))
+                    min(record.handicap, 255), owners)
 
 
 def _encode_chunk(args: tuple[list[tuple[str, bytes]], str, Filters]) -> list[GameRows | SkippedGame]:
     """Worker entry point: GameRows, or a SkippedGame for a game to skip."""
-    chunk, feature_set, filters = args
+    chunk, feature_set, filters, ownership = args
     out: list[GameRows | SkippedGame] = []
     for source, data in chunk:
         try:
-            out.append(encode_game(data, source, feature_set, filters))
+            out.append(encode_game(data, source, feature_set, filters, ownership))
         except RecordError as e:
             out.append(SkippedGame.from_error(e))
     return out
@@ -177,12 +185,12 @@ class _Pending:
 class Preparer:
     """The state of one dataset directory while games are being added to it."""
 
-    def __init__(self, out: Path, feature_set: str, filters: Filters, splits: SplitSizes):
-        self.out, self.filters, self.splits = out, filters, splits
+    def __init__(self, out: Path, feature_set: str, filters: Filters, splits: SplitSizes, ownership: bool = False):
+        self.out, self.filters, self.splits, self.ownership = out, filters, splits, ownership
         self.feature_set = get_feature_set(feature_set).name
         self.planes = get_feature_set(feature_set).planes
         self.config = {"feature_set": self.feature_set, "filters": asdict(filters), "splits": asdict(splits),
-                       "board_size": BOARD_SIZE}
+                       "board_size": BOARD_SIZE, **({"ownership": True} if ownership else {})}
         try:
             out.mkdir(parents=True, exist_ok=True)
             self._lock = _lock(out / LOCK_NAME)  # before anything is read or removed
@@ -257,6 +265,7 @@ class Preparer:
         planes = np.empty((p.rows, packed_bytes(self.planes)), np.uint8)
         meta = np.zeros(p.rows, META_DTYPE)
         games = np.zeros(sum(len(p.games[split]) for split in SPLITS), GAMES_DTYPE)
+        owners = np.zeros((len(games), BOARD_SIZE * BOARD_SIZE), np.int8) if self.ownership else None
         row, ranges, index = 0, {}, 0
         for split in SPLITS:
             start = row
@@ -268,15 +277,20 @@ class Preparer:
                 entry["keys"].append(g.key.hex())
                 entry["games"].append([g.source, split, n])
                 games[index] = (self.next_game, g.winner, g.komi, g.handicap)
+                if owners is not None:
+                    owners[index] = g.ownership
                 index += 1
                 self.next_game += 1
                 row += n
             ranges[split] = [start, row]
         base = self.out / "shards" / name
-        return {"name": name, "rows": p.rows, "splits": ranges,
-                "planes": write_npy(base.with_name(name + ".planes.npy"), planes),
-                "meta": write_npy(base.with_name(name + ".meta.npy"), meta),
-                "results": write_npy(base.with_name(name + ".games.npy"), games)}
+        shard = {"name": name, "rows": p.rows, "splits": ranges,
+                 "planes": write_npy(base.with_name(name + ".planes.npy"), planes),
+                 "meta": write_npy(base.with_name(name + ".meta.npy"), meta),
+                 "results": write_npy(base.with_name(name + ".games.npy"), games)}
+        if owners is not None:
+            shard["ownership"] = write_npy(base.with_name(name + ".ownership.npy"), owners)
+        return shard
 
     def write_manifest(self) -> dict:
         shards = [e["shard"] for e in self.journal if e.get("shard")]
@@ -342,15 +356,18 @@ def prepare(
     count_first: bool = True,
     progress: bool = True,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    ownership: bool = False,
 ) -> dict:
     """Adds the games of ``inputs`` to the dataset at ``out`` (created if new); returns the
     manifest, with this run's figures under ``"run"`` (``"skipped_list"``: the skipped.tsv path).
-    An input that does not exist is refused (DatasetError) before the dataset is touched."""
+    An input that does not exist is refused (DatasetError) before the dataset is touched.
+    ``ownership``: also record every game's final ownership (a value network's dense target;
+    about 45 ms of CPU a game for the end-of-game judgement), a setting of the dataset."""
     inputs = [str(i) for i in inputs]
     missing = [i for i in inputs if not os.path.lexists(i)]
     if missing:
         raise DatasetError(f"{missing[0]}: no such file or folder")
-    prep = Preparer(Path(out), feature_set, filters, splits)
+    prep = Preparer(Path(out), feature_set, filters, splits, ownership)
     try:
         return _run(prep, inputs, filters, shard_rows, jobs, count_first, progress, max_record_bytes)
     finally:
@@ -378,7 +395,7 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
     jobs = jobs or os.cpu_count() or 1
     bar = progress_bar(total=total, unit="game", desc="prepare", enabled=progress, smoothing=0.05)
     start, positions = time.time(), 0
-    tasks = ((chunk, prep.feature_set, filters) for chunk in chunked(games, 16))
+    tasks = ((chunk, prep.feature_set, filters, prep.ownership) for chunk in chunked(games, 16))
     try:
         for chunk in bounded_map(_encode_chunk, tasks, jobs):
             for result in chunk:
@@ -420,6 +437,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--positions-per-game", type=positive_int, metavar="N",
                         help="keep N positions of each game, drawn by a hash of the game (a value network's data: "
                              "few positions from many games); default: all")
+    parser.add_argument("--ownership", action="store_true",
+                        help="also record who owns each point at the end of every game (by the engine's judgement of "
+                             "the final position: about 45 ms a game), for a value network's ownership target")
     parser.add_argument("--validation", type=fraction, default=0.01, help="fraction of games held out for validation (0.01)")
     parser.add_argument("--test", type=fraction, default=0.02, help="fraction of games held out for testing (0.02)")
     parser.add_argument("--shard-rows", type=positive_int, default=32768, help="positions per shard (about 70 MB at 48 planes)")
@@ -465,7 +485,7 @@ def run(args) -> int:
                        filters=Filters(min_rank, args.handicap, args.min_moves, args.positions_per_game),
                        splits=SplitSizes(args.validation, args.test), shard_rows=args.shard_rows,
                        jobs=args.jobs or None, count_first=not args.no_count, progress=args.progress,
-                       max_record_bytes=args.max_record_bytes)
+                       max_record_bytes=args.max_record_bytes, ownership=args.ownership)
     counts, run_info = manifest["counts"], manifest["run"]
     print(json.dumps({"counts": counts, "run": run_info}, indent=1))
     size = sum(s["planes"]["bytes"] + s["meta"]["bytes"] for s in manifest["shards"])

@@ -19,6 +19,8 @@ a living group keeps its points in every playout, a dead one is captured in near
   count of a game that ended by agreement (seki stones count as alive, their shared liberties
   as neutral).
 * :func:`judge`: all of these from one set of playouts.
+* :func:`final_ownership`: each point's owner at that count (:func:`area` without the dead
+  stones), a value network's training target.
 """
 from __future__ import annotations
 
@@ -139,6 +141,30 @@ def without_dead(game: Game, dead: list[int]) -> Game:
     cleared = game.copy(undoable=False)
     cleared.setup(empty=dead)
     return cleared
+
+
+def area(game: Game) -> np.ndarray:
+    """int8 (size*size,): the Tromp-Taylor area of each point, +1 Black's, -1 White's, 0 neither's:
+    a stone's colour, and an empty region's when only stones of one colour border it.
+    Its sum is Black's area minus White's, the count before komi."""
+    size = game.size
+    stones = game.stones().reshape(-1)
+    out = np.where(stones == BLACK, 1, np.where(stones == WHITE, -1, 0)).astype(np.int8)
+    seen = stones != 0
+    for start in np.flatnonzero(~seen):
+        if not seen[start]:
+            region, border = _flood([int(start)], size, stones == 0, seen)
+            colours = {int(stones[q]) for q in border}
+            if len(colours) == 1:
+                out[region] = 1 if colours.pop() == BLACK else -1
+    return out
+
+
+def final_ownership(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray:
+    """int8 (size*size,): who owns each point at the count of ``game`` taken as finished, +1 Black,
+    -1 White, 0 neither: the :func:`area` once the :func:`dead_stones` are removed. A value
+    network's dense target (the game's outcome point by point, as KataGo learns it)."""
+    return area(without_dead(game, dead_stones(game, playouts, seed)))
 
 
 def final_score(game: Game, playouts: int = PLAYOUTS, seed: int = 0, dead: list[int] | None = None) -> float:

@@ -67,6 +67,7 @@ class Config:
     target: str = "policy"  # policy | value
     positions_per_game: int = 8  # value: distinct positions drawn from each game
     init: str = ""  # value: a plain policy model file whose convolutions start the network ('' = random)
+    ownership_weight: float = 0.0  # value: weight of the ownership head's loss (0: no head; the data needs --ownership)
     arch: str = "plain"  # a name in gopolicy.nn.policy.ARCHITECTURES
     filters: int = 128
     layers: int = 13
@@ -187,13 +188,18 @@ def build_model(config: Config, dataset: Dataset, device: torch.device) -> Polic
         if config.layers < 3:
             raise TrainingError("a value network needs --layers 3 or more")
         torch.manual_seed(config.seed)
-        model = ValueNetwork(dataset.planes + 1, config.filters, config.layers, dataset.board_size)
+        if config.ownership_weight > 0 and not dataset.has_ownership:
+            raise TrainingError(f"{dataset.path}: --ownership-weight needs a dataset prepared with --ownership")
+        model = ValueNetwork(dataset.planes + 1, config.filters, config.layers, dataset.board_size,
+                             ownership=config.ownership_weight > 0)
         if config.init:
             start_from_policy(model, config.init)
         model = model.to(device)
         return model.to(memory_format=torch.channels_last) if channels_last(config) else model
     if config.init:
         raise TrainingError("--init starts a value network from a policy network; a policy run starts from random weights")
+    if config.ownership_weight > 0:
+        raise TrainingError("--ownership-weight trains a value network's ownership head: give --target value")
     if config.arch not in architectures():
         raise TrainingError(f"unknown architecture {config.arch!r} (known: {', '.join(architectures())})")
     variant = {} if config.arch == "plain" else {"arch": config.arch}  # "plain" also before variants existed
@@ -354,6 +360,17 @@ class Checkpointer:
         return state["step"], state.get("best_score", state.get("best_val_accuracy")), saved["steps"]  # the old name
 
 
+def training_loss(config: Config, outputs, targets) -> torch.Tensor:
+    """Cross entropy of the policy; the value's squared error, plus with an ownership head
+    ``ownership_weight`` times its squared error averaged over the points."""
+    if config.target == "policy":
+        return F.cross_entropy(outputs.float(), targets)
+    if config.ownership_weight > 0:
+        (values, owners), (outcomes, final_owners) = outputs, targets
+        return F.mse_loss(values.float(), outcomes) + config.ownership_weight * F.mse_loss(owners.float(), final_owners)
+    return F.mse_loss(outputs.float(), targets)
+
+
 def correct(config: Config, outputs: torch.Tensor, targets: torch.Tensor) -> int:
     """Positions predicted right: the top move is the played one, or the value's sign the outcome."""
     if config.target == "value":
@@ -450,7 +467,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
                           dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
     if config.target == "value":
         loader = ValueBatchLoader(dataset, "train", config.batch_size, positions_per_game=config.positions_per_game,
-                                  **loader_options)
+                                  ownership=config.ownership_weight > 0, **loader_options)
     else:
         loader = BatchLoader(dataset, "train", config.batch_size, **loader_options)
     features = input_features(config, dataset)
@@ -478,8 +495,10 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
-                outputs = net(x)
-            loss = F.cross_entropy(outputs.float(), y) if config.target == "policy" else F.mse_loss(outputs.float(), y)
+                outputs = net(x, ownership=True) if config.ownership_weight > 0 else net(x)
+            loss = training_loss(config, outputs, y)
+            if config.ownership_weight > 0:
+                outputs, y = outputs[0], y[0]  # the value and the outcome, for the window's figures
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise TrainingError(f"the loss became {loss_value} at step {step + 1}: training diverged; lower --lr "
@@ -559,6 +578,9 @@ def config_options() -> dict:
                                    help="value: distinct positions drawn from each game (8)"),
         "init": dict(type=lambda text: str(arg_types.existing_file(text)), metavar="POLICY_MODEL",
                      help="value: start the convolutions from this plain policy network of the same size"),
+        "ownership_weight": dict(type=arg_types.non_negative_float, metavar="W",
+                                 help="value: also learn who owns each point at the end of the game (a dataset "
+                                      "prepared with --ownership), with this weight on its loss, e.g. 1 (0: off)"),
         "arch": dict(choices=architectures(), help="network variant (default plain: the paper's stack)"),
         "filters": dict(type=arg_types.positive_int, help="filters per convolution (k)"),
         "layers": dict(type=layer_count, help="convolutional layers in all"),

@@ -4,7 +4,7 @@ import pytest
 from ownership_positions import DEAD_GROUP, FALSE_EYE, IN_ATARI, NAKADE, SEKI
 
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
-from gopolicy.go.ownership import dead_stones, final_score, judge, ownership, seki_stones
+from gopolicy.go.ownership import area, dead_stones, final_ownership, final_score, judge, ownership, seki_stones
 from gopolicy.go.rules import Game
 
 
@@ -109,3 +109,28 @@ def test_playout_ownership_refuses_bad_arguments():
         game.board.playout_ownership(3, 4, 0, np.zeros(81, np.int32))
     with pytest.raises(ValueError):
         game.board.playout_ownership(WHITE, 4, 0, np.zeros(81, np.int32), neutral=np.zeros(80, np.int32))
+
+
+def test_area_is_the_tromp_taylor_count_point_by_point(position, finished_diagram):
+    game = position(finished_diagram)
+    owners = area(game)
+    stones = game.stones().reshape(-1)
+    assert owners.dtype == np.int8 and set(np.unique(owners)) <= {-1, 0, 1}
+    assert (owners[stones == BLACK] == 1).all() and (owners[stones == WHITE] == -1).all()
+    assert owners.sum() - game.komi == pytest.approx(game.score())
+
+
+def test_final_ownership_gives_a_dead_stones_point_to_its_captor(position, finished_diagram):
+    game = position(finished_diagram)
+    dead = from_gtp("B7", 9)
+    assert game.stones().reshape(-1)[dead] == WHITE and area(game)[dead] == -1
+    owners = final_ownership(game)
+    assert owners[dead] == 1  # the dead white stone's point is Black's territory at the count
+    assert owners.sum() - game.komi == pytest.approx(final_score(game))
+
+
+def test_final_ownership_of_a_seki_leaves_the_shared_liberties_to_nobody(position):
+    game = position(SEKI, komi=0.5)
+    owners = final_ownership(game)
+    assert (owners[[from_gtp(f"E{r}", 9) for r in range(1, 10)]] == 0).all()
+    assert owners.sum() - game.komi == pytest.approx(judge(game).score)

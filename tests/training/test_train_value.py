@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gopolicy.dataset.format import Dataset
+from gopolicy.dataset.loader import ValueBatchLoader
 from gopolicy.dataset.prepare import SplitSizes, prepare
 from gopolicy.nn.modelfile import ModelFileError, load_model, save_model
 from gopolicy.nn.policy import PolicyNetwork
@@ -19,6 +21,7 @@ from gopolicy.nn.value import ValueNetwork
 from gopolicy.training.train import Config, RunOptions, TrainingError, build_model, train
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "kgs-sample.tar.gz"
+TYGEM = SAMPLE.with_name("tygem-sample.tar.gz")
 VALUE = Config(target="value", positions_per_game=6, filters=8, layers=3, batch_size=16, steps=6, lr=0.02,
                warmup_steps=2, seed=3)
 
@@ -27,6 +30,13 @@ VALUE = Config(target="value", positions_per_game=6, filters=8, layers=3, batch_
 def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ds")
     prepare([SAMPLE], out, jobs=1, progress=False, splits=SplitSizes(0.1, 0.1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def owned(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("owned")
+    prepare([TYGEM], out, jobs=1, progress=False, splits=SplitSizes(0.1, 0.1), ownership=True)
     return out
 
 
@@ -94,3 +104,25 @@ def test_train_and_eval_command_lines_for_a_value_network(dataset, tmp_path):
     bad = subprocess.run(cli + ["train", str(dataset), "--out", str(tmp_path / "x"), "--target", "value",
                                 "--positions-per-game", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "positions-per-game" in bad.stderr
+
+
+def test_an_ownership_head_learns_the_final_owners_and_ships_in_the_model_file(owned, tmp_path):
+    config = replace(VALUE, ownership_weight=1.0, steps=60, lr=0.05, filters=16, batch_size=32)
+    metrics = run(owned, tmp_path, config, val_every=60, ckpt_every=60, log_every=10)
+    assert metrics["step"] == 60 and 0 < metrics["val_loss"] < 4
+    model, info = load_model(tmp_path / "final.pt", kind="value")
+    planes, (_, targets) = ValueBatchLoader(Dataset(owned), "validation", 64, ownership=True).batch(0)
+    start = build_model(config, Dataset(owned), torch.device("cpu"))
+    with torch.no_grad():
+        before, after = (F.mse_loss(net(planes, ownership=True)[1], targets).item() for net in (start, model))
+    assert after < 0.9 * before  # the owners of the points are far easier to learn than the outcome
+    assert info.architecture["ownership"] is True and model.ownership
+    values, owners = model(torch.zeros(2, 49, 19, 19), ownership=True)
+    assert values.shape == (2,) and owners.shape == (2, 361) and (owners.abs() <= 1).all()
+
+
+def test_an_ownership_weight_needs_ownership_data_and_a_value_target(dataset, owned, tmp_path):
+    with pytest.raises(TrainingError, match="prepared with --ownership"):
+        run(dataset, tmp_path / "a", replace(VALUE, ownership_weight=1.0))
+    with pytest.raises(TrainingError, match="--target value"):
+        run(owned, tmp_path / "b", replace(VALUE, target="policy", positions_per_game=8, ownership_weight=1.0))
