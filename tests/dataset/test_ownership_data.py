@@ -37,7 +37,7 @@ def final_owners_by_source() -> dict:
             if member.isfile() and member.name.endswith(".sgf"):
                 record = read_game(archive.extractfile(member).read(), f"{TYGEM}:{member.name}", size=19)
                 game = None
-                for game, _, _ in replay(record):
+                for game, _, _ in replay(record):  # noqa: B007 (the live game: the final position after the loop)
                     pass
                 found[member.name] = final_ownership(game)
     return found
