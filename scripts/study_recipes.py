@@ -18,7 +18,7 @@ measurement); the table shows the CPU time each run really took.
 
 The report, ``OUT/study.md`` and ``OUT/study.png``: validation top-1 against positions seen
 and against CPU-seconds for every recipe, with RocAlphaGo's published curve (a plain 12-layer
-k = 96 network on KGS) and the bundled model's 37.4% beside.
+k = 96 network on KGS) and the bundled model's test top-1 beside.
 
 ``--speed`` prints forward+backward positions/s (one thread unless --threads, CPU time) of every
 variant at each width, relative to the plain network.
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -57,7 +58,7 @@ DEFAULT_RECIPES = [
 # RocAlphaGo (github.com/Rochester-NRT/RocAlphaGo): its plain 12-layer k = 96 policy network's
 # accuracy on held-out KGS positions after so many training positions.
 ROCALPHAGO = [(4e6, 0.435), (8e6, 0.454), (12e6, 0.468), (20e6, 0.477), (80e6, 0.509)]
-BUNDLED_TOP1 = 0.374  # data/models/default.pt (plain, 13 layers, k = 64) on held-out KGS moves
+BUNDLED_TOP1 = 0.440  # data/models/default.pt (residual, 13 layers, k = 64, 3.3M positions) on the KGS test split
 STATE_FILE = "study.json"
 MANAGED = {"out", "steps", "stop-at", "resume", "val-every", "ckpt-every", "threads", "val-positions", "progress",
            "no-progress"}  # options the runner sets itself
@@ -255,11 +256,35 @@ def curve(out: Path, name: str, entry: dict) -> list[tuple[int, float, float]]:
     return [points[s] for s in sorted(points)]
 
 
-def report(out: Path) -> None:
+def at_cpu(points: list[tuple[int, float, float]], cpu: float) -> float:
+    """Validation top-1 at ``cpu`` CPU-seconds, linear between a curve's points (from 0 at 0 s)."""
+    previous = (0.0, 0.0)
+    for _, spent, top1 in points:
+        if spent >= cpu:
+            (c0, a0), (c1, a1) = previous, (spent, top1)
+            return a0 + (a1 - a0) * (cpu - c0) / (c1 - c0) if c1 > c0 else a1
+        previous = (spent, top1)
+    return float("nan")
+
+
+def run_curve(path: Path) -> list[tuple[int, float]]:
+    """(positions seen, validation top-1) of a ``gopolicy train`` run's metrics.jsonl."""
+    rows = read_jsonl(path)
+    seen = {r["step"]: r["positions_seen"] for r in rows if "positions_seen" in r}
+    return [(seen[r["step"]], r["val_accuracy"]) for r in rows if "val_accuracy" in r and r["step"] in seen]
+
+
+def report(out: Path, others: Sequence[tuple[str, Path]] = ()) -> None:
+    """Writes study.md and study.png; ``others``: (name, metrics.jsonl) of longer runs to draw
+    beside the recipes in the panel by positions seen."""
     state = read_state(out / STATE_FILE)
     curves = {name: curve(out, name, entry) for name, entry in state["recipes"].items()}
-    lines = ["| recipe | arch | k | batch | options | steps | positions | CPU-s | positions/CPU-s | val top-1 (last) | best |",
-             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    # the planned steps come from a speed measured while the machine may be busy, so the runs'
+    # CPU times differ: compare them all at the budget that every one of them reached
+    common = min((points[-1][1] for points in curves.values() if points), default=0.0)
+    lines = ["| recipe | arch | k | batch | options | steps | positions | CPU-s | positions/CPU-s | val top-1 (last) | best "
+             f"| at {common:,.0f} CPU-s |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, entry in state["recipes"].items():
         points = curves[name]
         positions, cpu, last = points[-1] if points else (0, 0.0, float("nan"))
@@ -268,18 +293,18 @@ def report(out: Path) -> None:
         rate = f"{positions / cpu:,.0f}" if cpu else "-"
         lines.append(f"| {name} | {entry['arch']} | {entry['filters']} | {entry['batch_size']} | {options or '-'} | "
                      f"{completed_step(entry)}/{entry['steps']} | {positions:,} | {cpu:,.0f} | {rate} | "
-                     f"{100 * last:.1f}% | {100 * best:.1f}% |")
+                     f"{100 * last:.1f}% | {100 * best:.1f}% | {100 * at_cpu(points, common):.1f}% |")
     lines.append("")
     lines.append("RocAlphaGo (plain 12 layers, k = 96, KGS): " +
                  ", ".join(f"{100 * a:.1f}% at {p / 1e6:g}M positions" for p, a in ROCALPHAGO) +
-                 f". Bundled model (plain 13 layers, k = 64): {100 * BUNDLED_TOP1:.1f}%.")
+                 f". Bundled model (residual 13 layers, k = 64, 3.3M positions): {100 * BUNDLED_TOP1:.1f}%.")
     (out / "study.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(curves, out / "study.png")
+    plot(curves, {name: run_curve(path) for name, path in others}, out / "study.png")
     print(f"\nwrote {out / 'study.md'} and {out / 'study.png'}")
 
 
-def plot(curves: dict, path: Path) -> None:
+def plot(curves: dict, others: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -291,11 +316,15 @@ def plot(curves: dict, path: Path) -> None:
             positions, cpu, top1 = zip(*points)
             line, = by_positions.plot(positions, [100 * a for a in top1], marker="o", markersize=3, label=name)
             by_cpu.plot(cpu, [100 * a for a in top1], marker="o", markersize=3, color=line.get_color(), label=name)
+    for name, points in others.items():
+        if points:
+            positions, top1 = zip(*points)
+            by_positions.plot(positions, [100 * a for a in top1], linewidth=2.5, label=name)
     rocalphago_positions, rocalphago_top1 = zip(*ROCALPHAGO)
     by_positions.plot(rocalphago_positions, [100 * a for a in rocalphago_top1], "k--s", markersize=5,
                       label="RocAlphaGo, plain 12 x k96 (KGS)")
     for axes in (by_positions, by_cpu):
-        axes.axhline(100 * BUNDLED_TOP1, color="grey", linestyle=":", label="bundled model (plain 13 x k64)")
+        axes.axhline(100 * BUNDLED_TOP1, color="grey", linestyle=":", label="bundled model (residual 13 x k64, 3.3M positions)")
         axes.set_xscale("log")
         axes.set_ylabel("validation top-1 (%)")
         axes.grid(True, which="both", alpha=0.3)
@@ -307,6 +336,13 @@ def plot(curves: dict, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def named_path(text: str) -> tuple[str, Path]:
+    name, eq, path = text.partition("=")
+    if not eq or not name or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=an existing metrics.jsonl")
+    return name, Path(path)
 
 
 def main() -> None:
@@ -322,6 +358,8 @@ def main() -> None:
     parser.add_argument("--threads", type=arg_types.positive_int, default=1, help="torch threads per run (default 1)")
     parser.add_argument("--val-positions", type=arg_types.positive_int, default=8192)
     parser.add_argument("--report", metavar="OUT", help="only write the table and plot of the study in OUT")
+    parser.add_argument("--with", dest="others", action="append", default=[], type=named_path, metavar="NAME=METRICS",
+                        help="--report: also draw this run's metrics.jsonl against positions seen (repeatable)")
     parser.add_argument("--speed", action="store_true", help="only measure every variant's forward+backward speed")
     parser.add_argument("--arch", nargs="+", choices=ARCHITECTURES, default=list(ARCHITECTURES), help="--speed: variants")
     parser.add_argument("--filters", nargs="+", type=arg_types.positive_int, default=[64, 96], help="--speed: widths")
@@ -334,7 +372,7 @@ def main() -> None:
     if args.speed:
         speed(args)
     elif args.report:
-        report(Path(args.report))
+        report(Path(args.report), args.others)
     else:
         if not args.data or not args.out:
             parser.error("a study needs DATASET and --out (or give --report OUT, or --speed)")
