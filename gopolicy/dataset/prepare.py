@@ -9,8 +9,8 @@ between splits), and commits whole games in shards (see
 
 Resumable: each committed shard is journalled with the sources it used up
 (kept, skipped or duplicate), so a re-run, after an interruption or with new
-archives added, skips what is done and appends the rest. Ctrl-C commits the
-games already computed before stopping.
+archives added, skips what is done and appends the rest. Ctrl-C or SIGTERM
+commits the games already computed and stops (a second one stops at once).
 
 One writer at a time: a run holds an exclusive ``flock`` on ``DATASET/prepare.lock``
 from before it reads the journal until it ends (the system releases it when the
@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import signal
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,7 @@ from gopolicy.sgf.archives import INPUT_REASONS, MAX_RECORD_BYTES, add_max_recor
 from gopolicy.sgf.records import GameRecord, parse_rank, read_game, replay
 from gopolicy.sgf.skipped import SkippedGame, write_skipped
 from gopolicy.util.files import write_bytes_atomic, write_json_atomic
+from gopolicy.util.interrupt import StopRequest
 from gopolicy.util.parallel import bounded_map, chunked
 from gopolicy.util.progress import progress as progress_bar
 
@@ -396,16 +398,24 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
     bar = progress_bar(total=total, unit="game", desc="prepare", enabled=progress, smoothing=0.05)
     start, positions = time.time(), 0
     tasks = ((chunk, prep.feature_set, filters, prep.ownership) for chunk in chunked(games, 16))
+    stopped = None
     try:
-        for chunk in bounded_map(_encode_chunk, tasks, jobs):
-            for result in chunk:
-                kept = prep.pending.rows
-                prep.add(result)
-                positions += prep.pending.rows - kept
-            bar.update(len(chunk))
-            bar.set_postfix(pos_per_s=f"{positions / max(time.time() - start, 1e-9):,.0f}", refresh=False)
-            if prep.pending.rows >= shard_rows:
-                prep.commit(inputs)
+        with StopRequest() as stop:
+            workers = _ignore_stop_signals if jobs > 1 else None  # inline (one job), the handlers are the run's
+            for chunk in bounded_map(_encode_chunk, tasks, jobs, initializer=workers):
+                for result in chunk:
+                    kept = prep.pending.rows
+                    prep.add(result)
+                    positions += prep.pending.rows - kept
+                bar.update(len(chunk))
+                bar.set_postfix(pos_per_s=f"{positions / max(time.time() - start, 1e-9):,.0f}", refresh=False)
+                if prep.pending.rows >= shard_rows:
+                    prep.commit(inputs)
+                if stop.requested:
+                    stopped = stop.signal_name
+                    tqdm.write(f"prepare: {stopped}: committing the games computed so far and stopping "
+                               "(run the same command again to resume)")
+                    break
     except KeyboardInterrupt:
         tqdm.write("prepare: interrupted; committing the games computed so far (re-run the same command to resume)")
         raise
@@ -416,8 +426,16 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
     manifest = prep.write_manifest()
     manifest["run"] = {"seconds": round(time.time() - start, 1), "positions": positions,
                        "positions_per_second": round(positions / max(time.time() - start, 1e-9)),
-                       "input_errors": dict(archive_errors), "skipped_list": str(skipped_list)}
+                       "input_errors": dict(archive_errors), "skipped_list": str(skipped_list),
+                       "interrupted": stopped is not None}
     return manifest
+
+
+def _ignore_stop_signals() -> None:
+    """In a worker: Ctrl-C and SIGTERM are for the main process, which stops at the next chunk
+    and ends the workers itself (a worker killed mid-task would leave its result owed)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 # -- command line --------------------------------------------------------------------

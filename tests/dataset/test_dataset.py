@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,26 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert len(list((part / "shards").iterdir())) == 3 * len(resumed["shards"])  # planes, meta, games; orphans removed
     again = prepare([TYGEM], part, shard_rows=5000, jobs=1, progress=False)  # the torn line lost nothing after it
     assert again["run"]["positions"] == 0 and again["counts"] == full["counts"]
+
+
+def test_sigterm_commits_the_games_computed_and_a_rerun_finishes(tmp_path, monkeypatch):
+    import gopolicy.dataset.prepare as prepare_module
+
+    encode_chunk = prepare_module._encode_chunk
+
+    def then_terminated(args):
+        out = encode_chunk(args)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would, while the job runs
+        return out
+
+    monkeypatch.setattr(prepare_module, "_encode_chunk", then_terminated)
+    stopped = prepare([TYGEM], tmp_path / "ds", jobs=1, progress=False)
+    assert stopped["run"]["interrupted"] and stopped["counts"]["games_kept"] == 16  # the one chunk computed
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone with the run
+    monkeypatch.setattr(prepare_module, "_encode_chunk", encode_chunk)
+    finished = prepare([TYGEM], tmp_path / "ds", jobs=1, progress=False)
+    straight = prepare([TYGEM], tmp_path / "straight", jobs=1, progress=False)
+    assert not finished["run"]["interrupted"] and finished["counts"] == straight["counts"]
 
 
 def test_filters_skip_and_count_by_reason(tmp_path):
