@@ -401,7 +401,7 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
     stopped = None
     try:
         with StopRequest() as stop:
-            workers = _ignore_stop_signals if jobs > 1 else None  # inline (one job), the handlers are the run's
+            workers = _worker_signals if jobs > 1 else None  # inline (one job), the handlers are the run's
             for chunk in bounded_map(_encode_chunk, tasks, jobs, initializer=workers):
                 for result in chunk:
                     kept = prep.pending.rows
@@ -431,11 +431,12 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
     return manifest
 
 
-def _ignore_stop_signals() -> None:
-    """In a worker: Ctrl-C and SIGTERM are for the main process, which stops at the next chunk
-    and ends the workers itself (a worker killed mid-task would leave its result owed)."""
+def _worker_signals() -> None:
+    """In a worker (forked with the main process's stop handlers): Ctrl-C, which the terminal
+    sends to every process of the job, is for the main process, which stops at the next chunk
+    and ends the workers itself, with SIGTERM, which must end them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # -- command line --------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from gopolicy import _board
+from gopolicy.dataset import prepare as prepare_module
 from gopolicy.dataset.format import META_DTYPE, PASS, Dataset, DatasetError, read_journal, unpack_rows
 from gopolicy.dataset.loader import BatchLoader, sequential_batches
 from gopolicy.dataset.prepare import Filters, SplitSizes, game_key, prepare
@@ -102,8 +103,6 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
 
 
 def test_sigterm_commits_the_games_computed_and_a_rerun_finishes(tmp_path, monkeypatch):
-    import gopolicy.dataset.prepare as prepare_module
-
     encode_chunk = prepare_module._encode_chunk
 
     def then_terminated(args):
@@ -119,6 +118,28 @@ def test_sigterm_commits_the_games_computed_and_a_rerun_finishes(tmp_path, monke
     finished = prepare([TYGEM], tmp_path / "ds", jobs=1, progress=False)
     straight = prepare([TYGEM], tmp_path / "straight", jobs=1, progress=False)
     assert not finished["run"]["interrupted"] and finished["counts"] == straight["counts"]
+
+
+_SIGNAL_MARKER: list = []  # the file whose creation claims the one SIGTERM (set by the test below)
+_ENCODE_CHUNK = prepare_module._encode_chunk  # the real one, before any test patches it
+
+
+def _encode_then_terminate(args):
+    """Encodes a chunk in a worker, then (once) sends the main process SIGTERM, as `kill PID` would."""
+    out = _ENCODE_CHUNK(args)
+    try:
+        os.close(os.open(_SIGNAL_MARKER[0], os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return out
+    os.kill(os.getppid(), signal.SIGTERM)
+    return out
+
+
+def test_sigterm_stops_a_run_with_workers_and_ends_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "_SIGNAL_MARKER", [str(tmp_path / "signalled")])
+    monkeypatch.setattr(prepare_module, "_encode_chunk", _encode_then_terminate)
+    stopped = prepare([TYGEM], tmp_path / "ds", jobs=2, progress=False)  # it returns: the workers were ended
+    assert stopped["run"]["interrupted"] and 0 < stopped["counts"]["games_kept"] < len(sample_games(TYGEM))
 
 
 def test_filters_skip_and_count_by_reason(tmp_path):
