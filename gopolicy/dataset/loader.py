@@ -229,24 +229,24 @@ class ValueBatchLoader(BatchLoader):
         rng = self._rng(step)
         pick = rng.integers(0, len(self.rows), size=self.batch_size)
         symmetries = rng.integers(0, 8, size=self.batch_size) if self.augment else np.zeros(self.batch_size, np.int64)
-        outcomes = torch.from_numpy(self.outcomes[pick]).to(self.device)
-        planes = self.positions(self.rows[pick], symmetries)
+        rows, outcomes = self.rows[pick], torch.from_numpy(self.outcomes[pick]).to(self.device)
+        planes = self.positions(rows, symmetries)
         if not self.with_ownership:
             return planes, outcomes
-        return planes, (outcomes, self.ownership(self.rows[pick], symmetries))
+        return planes, (outcomes, self.ownership(rows, symmetries))
 
     def ownership(self, indices: np.ndarray, symmetries: np.ndarray) -> torch.Tensor:
         """float32 (B, size * size): who owns each point at the end of the game of split rows
         ``indices``, +1 the colour to move, -1 its opponent, 0 neither, under ``symmetries``
         as the planes are."""
         part = np.searchsorted(self.offsets, indices, side="right") - 1
-        games = self.meta(indices)["game"]
+        meta = self.meta(indices)
         owners = np.empty((len(indices), self.size * self.size), np.int8)
         for k in np.unique(part):
             mine = part == k
             shard = self.parts[k][0]
-            owners[mine] = shard.ownership[np.searchsorted(np.asarray(shard.games["game"]), games[mine])]
-        sign = np.where(self.meta(indices)["colour"] == BLACK, 1, -1).astype(np.float32)
+            owners[mine] = shard.ownership[np.searchsorted(np.asarray(shard.games["game"]), meta["game"][mine])]
+        sign = np.where(meta["colour"] == BLACK, 1, -1).astype(np.float32)
         relative = torch.from_numpy(owners.astype(np.float32) * sign[:, None]).to(self.device)
         index = self.perms[torch.from_numpy(symmetries).to(self.device)]
         return torch.gather(relative, 1, index)

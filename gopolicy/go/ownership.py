@@ -145,19 +145,11 @@ def without_dead(game: Game, dead: list[int]) -> Game:
 
 def area(game: Game) -> np.ndarray:
     """int8 (size*size,): the Tromp-Taylor area of each point, +1 Black's, -1 White's, 0 neither's:
-    a stone's colour, and an empty region's when only stones of one colour border it.
-    Its sum is Black's area minus White's, the count before komi."""
-    size = game.size
-    stones = game.stones().reshape(-1)
-    out = np.where(stones == BLACK, 1, np.where(stones == WHITE, -1, 0)).astype(np.int8)
-    seen = stones != 0
-    for start in np.flatnonzero(~seen):
-        if not seen[start]:
-            region, border = _flood([int(start)], size, stones == 0, seen)
-            colours = {int(stones[q]) for q in border}
-            if len(colours) == 1:
-                out[region] = 1 if colours.pop() == BLACK else -1
-    return out
+    a stone's colour, and an empty region's when only stones of one colour border it (the
+    compiled count's own map). Its sum is Black's area minus White's, the count before komi."""
+    owner = np.zeros(game.size * game.size, np.int8)
+    game.board.area_score(owner)
+    return np.where(owner == BLACK, 1, np.where(owner == WHITE, -1, 0)).astype(np.int8)
 
 
 def final_ownership(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray:

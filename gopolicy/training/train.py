@@ -85,6 +85,11 @@ class Config:
     ema: float = 0.0  # decay of the weights' moving average (0 = off); validation and export use it
     seed: int = 0
 
+    @property
+    def ownership(self) -> bool:
+        """Whether the value network has an ownership head and learns the final owners too."""
+        return self.ownership_weight > 0
+
 
 PRESETS = {
     # Silver et al. 2016, Methods: plain SGD, step size 0.003 halved every 80M steps, minibatch 16.
@@ -188,17 +193,17 @@ def build_model(config: Config, dataset: Dataset, device: torch.device) -> Polic
         if config.layers < 3:
             raise TrainingError("a value network needs --layers 3 or more")
         torch.manual_seed(config.seed)
-        if config.ownership_weight > 0 and not dataset.has_ownership:
+        if config.ownership and not dataset.has_ownership:
             raise TrainingError(f"{dataset.path}: --ownership-weight needs a dataset prepared with --ownership")
         model = ValueNetwork(dataset.planes + 1, config.filters, config.layers, dataset.board_size,
-                             ownership=config.ownership_weight > 0)
+                             ownership=config.ownership)
         if config.init:
             start_from_policy(model, config.init)
         model = model.to(device)
         return model.to(memory_format=torch.channels_last) if channels_last(config) else model
     if config.init:
         raise TrainingError("--init starts a value network from a policy network; a policy run starts from random weights")
-    if config.ownership_weight > 0:
+    if config.ownership:
         raise TrainingError("--ownership-weight trains a value network's ownership head: give --target value")
     if config.arch not in architectures():
         raise TrainingError(f"unknown architecture {config.arch!r} (known: {', '.join(architectures())})")
@@ -345,9 +350,8 @@ class Checkpointer:
         if changed:
             raise TrainingError(f"{self.path}: the checkpoint was made with another configuration "
                                 f"(setting: (checkpoint's, now)): {changed}")
-        if saved["steps"] != config.steps:
-            if config.steps < state["step"]:
-                raise TrainingError(f"{self.path}: the run is at step {state['step']}; --steps {config.steps} "
+        if config.steps < state["step"]:
+            raise TrainingError(f"{self.path}: the run is at step {state['step']}; --steps {config.steps} "
                                     "would end it before it resumes")
         if state["feature_set"] != feature_set:
             raise TrainingError(f"{self.path}: the checkpoint was made on {state['feature_set']} data, "
@@ -365,7 +369,7 @@ def training_loss(config: Config, outputs, targets) -> torch.Tensor:
     ``ownership_weight`` times its squared error averaged over the points."""
     if config.target == "policy":
         return F.cross_entropy(outputs.float(), targets)
-    if config.ownership_weight > 0:
+    if config.ownership:
         (values, owners), (outcomes, final_owners) = outputs, targets
         return F.mse_loss(values.float(), outcomes) + config.ownership_weight * F.mse_loss(owners.float(), final_owners)
     return F.mse_loss(outputs.float(), targets)
@@ -467,7 +471,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
                           dtype=torch.bfloat16 if runtime.bf16 else torch.float32)
     if config.target == "value":
         loader = ValueBatchLoader(dataset, "train", config.batch_size, positions_per_game=config.positions_per_game,
-                                  ownership=config.ownership_weight > 0, **loader_options)
+                                  ownership=config.ownership, **loader_options)
     else:
         loader = BatchLoader(dataset, "train", config.batch_size, **loader_options)
     features = input_features(config, dataset)
@@ -495,9 +499,9 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast(runtime.device.type, torch.bfloat16, enabled=runtime.bf16):
-                outputs = net(x, ownership=True) if config.ownership_weight > 0 else net(x)
+                outputs = net(x, ownership=True) if config.ownership else net(x)
             loss = training_loss(config, outputs, y)
-            if config.ownership_weight > 0:
+            if config.ownership:
                 outputs, y = outputs[0], y[0]  # the value and the outcome, for the window's figures
             loss_value = loss.item()
             if not math.isfinite(loss_value):
