@@ -34,7 +34,7 @@ from gopolicy.features import ALL_PLANES, FEATURE_SETS, get_feature_set
 from gopolicy.go.coords import MAX_SIZE, MIN_SIZE
 from gopolicy.nn import policy
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.nn.value import ValueNetwork
+from gopolicy.nn.value import VALUE_ARCHITECTURES, ValueNetwork
 from gopolicy.util.files import write_atomic
 
 FORMAT = "gopolicy-model"
@@ -193,17 +193,15 @@ def _checked_architecture(architecture: Any, feature_set: Any) -> Dict[str, Any]
     kind = architecture.get("kind", "policy")
     if kind not in KINDS:
         raise _Unusable(f"unknown kind of network {_short(kind)} (known: {', '.join(KINDS)})")
-    if kind == "value" and "arch" in architecture:
-        raise _Unusable("a value network has no variants (\"arch\")")
     bounds = {"layers": (2 if kind == "policy" else 3, MAX_LAYERS), "board_size": (MIN_SIZE, MAX_SIZE), "planes": (1, ALL_PLANES)}
     for key, value in architecture.items():
         if isinstance(value, int) and not isinstance(value, bool):
             low, high = bounds.get(key, (0, MAX_WIDTH))
             if not low <= value <= high:
                 raise _Unusable(f"architecture {key} = {_short(value)} is out of bounds ({low} to {high})")
-    variant = architecture.get("arch", "plain")
-    if variant not in _architectures():
-        raise _Unusable(f"unknown network architecture {_short(variant)} (known: {', '.join(_architectures())})")
+    variant, known = architecture.get("arch", "plain"), _architectures() if kind == "policy" else VALUE_ARCHITECTURES
+    if variant not in known:
+        raise _Unusable(f"unknown network architecture {_short(variant)} (known: {', '.join(known)})")
     if not isinstance(feature_set, str):
         raise _Unusable(f"the feature set's name is not a string: {_short(feature_set)}")
     try:

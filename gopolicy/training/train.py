@@ -46,7 +46,7 @@ from gopolicy.nn import policy
 from gopolicy.nn.hardware import use_bf16
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.nn.value import ValueNetwork
+from gopolicy.nn.value import VALUE_ARCHITECTURES, ValueNetwork
 from gopolicy.training.evaluate import evaluate_split, evaluate_value
 from gopolicy.util import args as arg_types
 from gopolicy.util.files import write_atomic
@@ -188,15 +188,16 @@ def build_model(config: Config, dataset: Dataset, device: torch.device) -> Polic
         raise TrainingError(f"unknown target {config.target!r} (known: {', '.join(TARGETS)})")
     if config.target == "value":
         input_features(config, dataset)
-        if config.arch != "plain":
-            raise TrainingError(f"the value network is the paper's plain stack: --arch {config.arch} is a policy variant")
+        if config.arch not in VALUE_ARCHITECTURES:
+            raise TrainingError(f"a value network's --arch is one of {', '.join(VALUE_ARCHITECTURES)} "
+                                f"(the batch-norm variants are the policy's), not {config.arch}")
         if config.layers < 3:
             raise TrainingError("a value network needs --layers 3 or more")
         torch.manual_seed(config.seed)
         if config.ownership and not dataset.has_ownership:
             raise TrainingError(f"{dataset.path}: --ownership-weight needs a dataset prepared with --ownership")
         model = ValueNetwork(dataset.planes + 1, config.filters, config.layers, dataset.board_size,
-                             ownership=config.ownership)
+                             ownership=config.ownership, arch=config.arch)
         if config.init:
             start_from_policy(model, config.init)
         model = model.to(device)
@@ -215,25 +216,28 @@ def build_model(config: Config, dataset: Dataset, device: torch.device) -> Polic
 
 @torch.no_grad()
 def start_from_policy(value: ValueNetwork, path: str) -> None:
-    """Copies a plain policy network's convolutions (all but its 1x1 output) into the same
-    layers of ``value``, the player-colour plane's input weights zero: the value network starts
-    from features that already read the board."""
+    """Copies a policy network's trunk (every layer but its 1x1 output and point biases) into
+    the same layers of ``value``, the player-colour plane's input weights zero: the value
+    network starts from features that already read the board."""
     from gopolicy.nn.modelfile import ModelFileError, load_model
 
     try:
         policy_net, info = load_model(path)
     except ModelFileError as e:
         raise TrainingError(f"--init: {e}") from None
-    if (info.architecture.get("arch", "plain"), policy_net.filters, policy_net.layers, policy_net.board_size,
-            policy_net.planes + 1) != ("plain", value.filters, value.layers, value.board_size, value.planes):
-        raise TrainingError(f"--init {path}: a {info.architecture} policy network does not fit a value network of "
-                            f"{value.filters} filters, {value.layers} layers on {value.planes} planes (it must be "
-                            "a plain network of the same filters, layers and board size)")
-    for i in range(1, value.layers):
-        source, target = getattr(policy_net, f"conv{i}"), getattr(value, f"conv{i}")
-        target.weight.zero_()
-        target.weight[:, : source.weight.shape[1]].copy_(source.weight)
-        target.bias.copy_(source.bias)
+    if (policy_net.arch, policy_net.filters, policy_net.layers, policy_net.board_size, policy_net.planes + 1) != (
+            value.arch, value.filters, value.layers, value.board_size, value.planes):
+        raise TrainingError(f"--init {path}: a {info.architecture} policy network does not fit a {value.arch} value "
+                            f"network of {value.filters} filters, {value.layers} layers on {value.planes} planes (it "
+                            "must have the same --arch, filters, layers and board size)")
+    targets = value.state_dict()
+    output = (f"conv{policy_net.layers}.", "point_bias.")
+    for name, source in policy_net.state_dict().items():
+        if name.startswith(output):
+            continue
+        target = targets[name]
+        target.zero_()
+        target[tuple(slice(0, n) for n in source.shape)].copy_(source)  # conv1: the colour plane's weights stay 0
 
 
 def channels_last(config: Config) -> bool:

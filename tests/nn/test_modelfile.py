@@ -265,6 +265,18 @@ def test_a_value_network_round_trips_and_says_its_kind(saved_value):
     assert torch.equal(loaded(x), net.eval()(x))
 
 
+def test_a_residual_value_network_round_trips_and_a_batch_norm_one_is_refused(tmp_path):
+    from gopolicy.nn.value import ValueNetwork
+    torch.manual_seed(0)
+    net = ValueNetwork(planes=49, filters=8, layers=5, board_size=9, hidden=16, arch="residual").eval()
+    save_model(tmp_path / "v.model", net, "alphago49", {"target": "value"})
+    loaded, info = load_model(tmp_path / "v.model", kind="value")
+    x = torch.rand(3, 49, 9, 9).round()
+    assert info.architecture["arch"] == "residual" and torch.equal(loaded(x), net(x))
+    edit_and_resave(tmp_path / "v.model", architecture={**net.architecture, "arch": "residual-bn"})
+    assert "unknown network architecture 'residual-bn' (known: plain, residual, residual-gpool)" in refusal(tmp_path / "v.model")
+
+
 def test_a_network_of_the_wrong_kind_is_refused_by_name(saved, saved_value):
     with pytest.raises(ModelFileError, match="holds a value network, not the policy network"):
         load_model(saved_value[1])

@@ -31,7 +31,24 @@ def test_architecture_rebuilds_the_same_network():
     assert [(k, v.shape) for k, v in rebuilt.state_dict().items()] == [(k, v.shape) for k, v in net.state_dict().items()]
 
 
-@pytest.mark.parametrize("field, value", [("layers", 2), ("filters", 0), ("hidden", 0), ("planes", 1.5)])
+@pytest.mark.parametrize("arch", ["residual", "residual-gpool"])
+def test_a_residual_value_network_shares_the_policy_trunk_layout(arch):
+    from gopolicy.nn.policy import PolicyNetwork
+
+    net = ValueNetwork(planes=49, filters=8, layers=13, board_size=9, hidden=16, ownership=True, arch=arch)
+    policy = PolicyNetwork(planes=48, filters=8, layers=13, board_size=9, arch=arch)
+    trunk = {k: v.shape for k, v in policy.state_dict().items() if not k.startswith(("conv13", "point_bias"))}
+    mine = net.state_dict()
+    assert all(mine[k].shape[1:] == shape[1:] or k == "conv1.weight" for k, shape in trunk.items())
+    assert net.trunk_end == "relu12" and net.architecture["arch"] == arch
+    values, owners = net(torch.rand(2, 49, 9, 9).round(), ownership=True)
+    assert values.shape == (2,) and owners.shape == (2, 81) and (owners.abs() <= 1).all()
+    assert ValueNetwork(**{k: v for k, v in net.architecture.items() if k != "kind"}).arch == arch
+    assert "arch" not in ValueNetwork(planes=49, filters=8, layers=3).architecture  # older files read alike
+
+
+@pytest.mark.parametrize("field, value", [("layers", 2), ("filters", 0), ("hidden", 0), ("planes", 1.5),
+                                          ("arch", "residual-bn"), ("arch", "dense")])
 def test_bad_architectures_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         ValueNetwork(**{field: value})

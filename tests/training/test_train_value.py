@@ -75,15 +75,41 @@ def test_init_starts_the_convolutions_from_a_policy_network(dataset, tmp_path):
     value = build_model(replace(VALUE, init=str(tmp_path / "policy.pt")), Dataset(dataset), torch.device("cpu"))
     assert torch.equal(value.conv1.weight[:, :48], policy.conv1.weight) and (value.conv1.weight[:, 48] == 0).all()
     assert torch.equal(value.conv2.weight, policy.conv2.weight) and torch.equal(value.conv2.bias, policy.conv2.bias)
-    with pytest.raises(TrainingError, match="does not fit a value network of 16 filters"):
+    with pytest.raises(TrainingError, match="does not fit a plain value network of 16 filters"):
         build_model(replace(VALUE, filters=16, init=str(tmp_path / "policy.pt")), Dataset(dataset), torch.device("cpu"))
     with pytest.raises(TrainingError, match="a policy run starts from random weights"):
         build_model(replace(VALUE, target="policy", init=str(tmp_path / "policy.pt")), Dataset(dataset), torch.device("cpu"))
 
 
-def test_value_runs_refuse_a_policy_variant(dataset, tmp_path):
-    with pytest.raises(TrainingError, match="--arch residual is a policy variant"):
-        run(dataset, tmp_path, replace(VALUE, arch="residual"))
+def test_init_copies_a_residual_policy_trunk_whole(dataset, tmp_path):
+    """A residual policy network's trunk (blocks, biases, the last 3x3 layer) starts a residual
+    value network; the policy's output layers are not copied, and the two then read the
+    board alike: the value's trunk gives the policy's trunk's maps."""
+    torch.manual_seed(1)
+    policy = PolicyNetwork(48, 8, 5, 19, arch="residual")
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.normal_(std=0.3)
+    path = tmp_path / "policy.pt"
+    save_model(path, policy, "alphago48")
+    value = build_model(replace(VALUE, arch="residual", layers=5, init=str(path)), Dataset(dataset), torch.device("cpu"))
+    assert value.trunk_end == "relu4" and torch.equal(value.block1.body.conv3.weight, policy.block1.body.conv3.weight)
+    x = torch.rand(2, 49, 19, 19).round()
+    x[:, 48] = 1
+    trunk_value, trunk_policy = x, x[:, :48]
+    for (name, layer, _), (_, policy_layer, _) in zip(value.layer_shapes, policy.layer_shapes):
+        trunk_value, trunk_policy = layer(trunk_value), policy_layer(trunk_policy)
+        if name == value.trunk_end:
+            break
+    assert torch.allclose(trunk_value, trunk_policy, atol=1e-5) and trunk_value.abs().sum() > 0
+    assert not torch.equal(value.conv5.weight, policy.conv5.weight)
+    with pytest.raises(TrainingError, match="must have the same --arch"):
+        build_model(replace(VALUE, arch="plain", layers=5, init=str(path)), Dataset(dataset), torch.device("cpu"))
+
+
+def test_value_runs_refuse_a_batch_norm_variant(dataset, tmp_path):
+    with pytest.raises(TrainingError, match="not residual-bn"):
+        run(dataset, tmp_path, replace(VALUE, arch="residual-bn"))
 
 
 def test_train_and_eval_command_lines_for_a_value_network(dataset, tmp_path):
