@@ -106,10 +106,10 @@ class TimedEvaluator(NetworkEvaluator):
 
     network_seconds = 0.0
 
-    def run_networks(self, planes, mask):
+    def run_networks(self, *args):
         start = time.process_time()
         try:
-            return super().run_networks(planes, mask)
+            return super().run_networks(*args)
         finally:
             self.network_seconds += time.process_time() - start
 

@@ -31,6 +31,7 @@ from gopolicy.gtp.sgf_commands import SgfCommands
 from gopolicy.gtp.state import GameState
 from gopolicy.gtp.time_commands import TimeCommands
 from gopolicy.play.player import BATCH_SIZE, DEFAULT_SECONDS, EnginePlayer
+from gopolicy.play.search import VALUE_SOURCES
 from gopolicy.util import args as types
 from gopolicy.util.args import add_batch_size, add_device, add_precision
 
@@ -96,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"search seconds a move (default: {DEFAULT_SECONDS:g} when --playouts is not given, "
                              "else no limit); never more than the game's clock allows")
     add_batch_size(parser, BATCH_SIZE, "search leaves per network pass")
+    parser.add_argument("--value-from", choices=VALUE_SOURCES, default="head",
+                        help="the search's values: the value network's output (head, the default), the area its "
+                             "ownership head expects with komi (score), or the mean of the two")
     parser.add_argument("--temperature", type=types.non_negative_float, default=0.0,
                         help="0 plays the best move (default); T > 0 samples with p ** (1/T), or visits ** (1/T) "
                              "when searching")
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                           value=value, playouts=args.playouts, seconds=args.seconds, batch_size=args.batch_size,
                           resign_below=0.0 if args.no_resign else args.resign_below,
                           temperature=args.temperature, symmetries=args.symmetries, precision=args.precision,
-                          device=args.device, resign=args.resign, seed=args.seed)
+                          device=args.device, resign=args.resign, seed=args.seed, value_from=args.value_from)
     engine.serve(sys.stdin, sys.stdout)
     # Leave at once: neither wait for a model still loading nor for torch's slow clean-up
     # (GUIs expect an engine to be gone soon after quit).

@@ -11,25 +11,29 @@ no candidate is left.
 from __future__ import annotations
 
 import contextlib
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
 from gopolicy.features import encode, get_feature_set
+from gopolicy.go.coords import BLACK
 from gopolicy.go.rules import Game
 from gopolicy.nn.policy import PolicyNetwork, masked_softmax
 from gopolicy.nn.value import ValueNetwork
 from gopolicy.play.candidates import candidates
+from gopolicy.play.search import VALUE_SOURCES
 
 PASS_PRIOR = 0.01  # a pass's share of the prior while there are candidates
+SCORE_SCALE = 40.0  # points: a value is tanh(margin / SCORE_SCALE) (fitted to the Tygem validation outcomes)
 
 
 class NetworkEvaluator:
     """Priors and values for the search from a policy and a value network (both for one board size)."""
 
     def __init__(self, policy: PolicyNetwork, policy_features: str, value: ValueNetwork, value_features: str, *,
-                 bf16: bool = False, device: torch.device | str = "cpu", pass_prior: float = PASS_PRIOR):
+                 bf16: bool = False, device: torch.device | str = "cpu", pass_prior: float = PASS_PRIOR,
+                 value_from: str = "head"):
         if policy.board_size != value.board_size:
             raise ValueError(f"the policy network is for {policy.board_size}x{policy.board_size}, "
                              f"the value network for {value.board_size}x{value.board_size}")
@@ -41,6 +45,11 @@ class NetworkEvaluator:
         self.policy_planes, self.value_planes = policy_set.planes, value_set.planes
         self.size = policy.board_size
         self.bf16, self.device, self.pass_prior = bf16, torch.device(device), pass_prior
+        if value_from not in VALUE_SOURCES:
+            raise ValueError(f"value_from must be one of {', '.join(VALUE_SOURCES)}, got {value_from!r}")
+        if value_from != "head" and not value.ownership:
+            raise ValueError(f"value_from {value_from!r} needs a value network with an ownership head")
+        self.value_from = value_from
 
     def _autocast(self):
         if not self.bf16:
@@ -55,22 +64,34 @@ class NetworkEvaluator:
         return batch
 
     @torch.no_grad()
-    def run_networks(self, planes: np.ndarray, candidate_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Move probabilities over the candidates (N, size*size) and values (N,): the bare
-        network passes (what ``scripts/bench_search.py`` compares the search against)."""
+    def run_networks(self, planes: np.ndarray, candidate_mask: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """Move probabilities over the candidates (N, size*size), values (N,) and, where the
+        value network's ownership is used, the area the colour to move is expected to have
+        over its opponent's (N,; else None): the bare network passes (what
+        ``scripts/bench_search.py`` compares the search against)."""
         x = torch.from_numpy(planes).to(self.device).float()
+        margins = None
         with self._autocast():
             logits = self.policy(x[:, : self.policy_planes])
-            values = self.value(x[:, : self.value_planes])
+            if self.value_from == "head":
+                values = self.value(x[:, : self.value_planes])
+            else:
+                values, owners = self.value(x[:, : self.value_planes], ownership=True)
+                margins = owners.float().sum(1).cpu().numpy()
         probs = masked_softmax(logits, torch.from_numpy(candidate_mask).to(self.device))
-        return probs.cpu().numpy().astype(np.float64), values.float().clamp(-1, 1).cpu().numpy()
+        return probs.cpu().numpy().astype(np.float64), values.float().clamp(-1, 1).cpu().numpy(), margins
 
     def evaluate(self, games: Sequence[Game]) -> tuple[np.ndarray, np.ndarray]:
         if any(game.size != self.size for game in games):
             raise ValueError(f"these networks play {self.size}x{self.size} only")
         planes = self.planes(games)
         mask = np.stack([candidates(game, game.to_move, row) for game, row in zip(games, planes)])
-        probs, values = self.run_networks(planes, mask)
+        probs, values, margins = self.run_networks(planes, mask)
+        if margins is not None:
+            komi = np.array([game.komi if game.to_move != BLACK else -game.komi for game in games])
+            scored = np.tanh((margins + komi) / SCORE_SCALE)
+            values = scored if self.value_from == "score" else (values + scored) / 2
         priors = np.zeros((len(games), self.size * self.size + 1))
         has_moves = mask.any(axis=1)
         priors[:, :-1] = probs * (1 - self.pass_prior)

@@ -105,14 +105,16 @@ class EnginePlayer:
     Search: ``value`` (a value network) and ``value_info`` (its model-file info) turn it on;
     ``playouts`` (None: no limit, 0: no search) and ``seconds`` (None: no limit) bound it a
     move, one second when both are None; ``resign_below``: the win rate below which it
-    resigns (0: never); ``batch_size``: leaves per network pass.
+    resigns (0: never); ``batch_size``: leaves per network pass; ``value_from``: where the
+    search's values come from (:data:`gopolicy.play.evaluator.VALUE_SOURCES`).
     """
 
     def __init__(self, model: "PolicyNetwork", info: "ModelInfo", *, temperature: float = 0.0,
                  symmetries: bool = False, precision: str = "auto", device: str = "cpu", resign: bool = False,
                  seed: Optional[int] = None, value: Optional["ValueNetwork"] = None,
                  value_info: Optional["ModelInfo"] = None, playouts: Optional[int] = None,
-                 seconds: Optional[float] = None, resign_below: float = 0.0, batch_size: int = BATCH_SIZE):
+                 seconds: Optional[float] = None, resign_below: float = 0.0, batch_size: int = BATCH_SIZE,
+                 value_from: str = "head"):
         import torch
 
         if not temperature >= 0 or temperature == float("inf"):
@@ -140,7 +142,8 @@ class EnginePlayer:
             if value_info is None:
                 raise ValueError("a value network needs its model-file info (its feature set)")
             evaluator = NetworkEvaluator(self.network(value.board_size), info.feature_set, self._placed(value),
-                                         value_info.feature_set, bf16=self.bf16, device=self.device)
+                                         value_info.feature_set, bf16=self.bf16, device=self.device,
+                                         value_from=value_from)
             self.search = Search(evaluator, batch_size=batch_size)
             if playouts is None and seconds is None:
                 self.seconds = DEFAULT_SECONDS

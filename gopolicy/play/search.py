@@ -49,6 +49,7 @@ from gopolicy.go.rules import Game
 
 C_PUCT = 1.5  # exploration constant (AlphaGo used 5 on its value scale; 1-2 suits priors from a softmax)
 VIRTUAL_LOSS = 3  # AlphaGo's n_vl
+VALUE_SOURCES = ("head", "score", "mean")  # a network evaluator's leaf values: the value head, the expected area, both
 TERMINAL_PLAYOUTS = 64  # random games judging the root's dead stones for finished games (about 35 ms on 19x19)
 
 

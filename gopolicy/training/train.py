@@ -585,7 +585,7 @@ def config_options() -> dict:
         "positions_per_game": dict(type=arg_types.positive_int, metavar="N",
                                    help="value: distinct positions drawn from each game (8)"),
         "init": dict(type=lambda text: str(arg_types.existing_file(text)), metavar="POLICY_MODEL",
-                     help="value: start the convolutions from this plain policy network of the same size"),
+                     help="value: start the trunk from this policy network of the same --arch, filters, layers and size"),
         "ownership_weight": dict(type=arg_types.non_negative_float, metavar="W",
                                  help="value: also learn who owns each point at the end of the game (a dataset "
                                       "prepared with --ownership), with this weight on its loss, e.g. 1 (0: off)"),

@@ -65,3 +65,30 @@ def test_search_runs_on_the_networks(evaluator):
     result = Search(evaluator, batch_size=4).run(game, playouts=16)
     assert result.playouts == 16 and result.visits == 16
     assert result.move is None or candidates(game, game.to_move)[result.move]
+
+
+def test_values_from_the_ownership_head_count_the_expected_area_with_komi():
+    """value_from "score": tanh((the head's area margin for the mover + komi's share) / SCORE_SCALE),
+    so the same board is worth more to White than its margin alone says; "mean" averages it with
+    the value head; a network without the head is refused."""
+    from gopolicy.play.evaluator import SCORE_SCALE
+
+    torch.manual_seed(0)
+    policy = PolicyNetwork(planes=48, filters=8, layers=3, board_size=19)
+    value = ValueNetwork(planes=49, filters=8, layers=3, board_size=19, hidden=16, ownership=True).eval()
+    with torch.no_grad():
+        value.ownership_conv.weight.zero_()
+        value.ownership_conv.bias.fill_(0.05)  # every point a little the mover's: a margin of 361 tanh(0.05)
+    black, white = Game(19, 7.5), opening()
+    assert black.to_move == BLACK and white.to_move == WHITE
+    margin = 361 * np.tanh(0.05)
+    heads = NetworkEvaluator(policy, "alphago48", value, "alphago49").evaluate([black, white])[1]
+    scored = NetworkEvaluator(policy, "alphago48", value, "alphago49", value_from="score").evaluate([black, white])[1]
+    mean = NetworkEvaluator(policy, "alphago48", value, "alphago49", value_from="mean").evaluate([black, white])[1]
+    expected = np.tanh((margin + np.array([-7.5, 7.5])) / SCORE_SCALE)
+    assert np.allclose(scored, expected, atol=0.01) and scored[1] > scored[0]
+    assert np.allclose(mean, (heads + scored) / 2, atol=0.01)
+    with pytest.raises(ValueError, match="ownership head"):
+        NetworkEvaluator(policy, "alphago48", ValueNetwork(planes=49, filters=8, layers=3), "alphago49", value_from="score")
+    with pytest.raises(ValueError, match="value_from"):
+        NetworkEvaluator(policy, "alphago48", value, "alphago49", value_from="playouts")
