@@ -103,6 +103,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=types.non_negative_float, default=0.0,
                         help="0 plays the best move (default); T > 0 samples with p ** (1/T), or visits ** (1/T) "
                              "when searching")
+    parser.add_argument("--sample-moves", metavar="N", type=types.non_negative_int, default=0,
+                        help="sample the game's first N moves at temperature 1 (varied games in matches; default 0)")
     parser.add_argument("--symmetries", action="store_true",
                         help="average the raw policy over the 8 board symmetries (not used by the search)")
     add_precision(parser, fp32_alias=True)
@@ -132,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
                           value=value, playouts=args.playouts, seconds=args.seconds, batch_size=args.batch_size,
                           resign_below=0.0 if args.no_resign else args.resign_below,
                           temperature=args.temperature, symmetries=args.symmetries, precision=args.precision,
-                          device=args.device, resign=args.resign, seed=args.seed, value_from=args.value_from)
+                          device=args.device, resign=args.resign, seed=args.seed, value_from=args.value_from,
+                          sample_moves=args.sample_moves)
     engine.serve(sys.stdin, sys.stdout)
     # Leave at once: neither wait for a model still loading nor for torch's slow clean-up
     # (GUIs expect an engine to be gone soon after quit).

@@ -96,6 +96,8 @@ class EnginePlayer:
 
     ``temperature``: 0 plays the best candidate (most probable, or most visited); T > 0
     samples with weights proportional to p ** (1 / T) (visits ** (1 / T) when searching).
+    ``sample_moves``: the game's first N moves are sampled at temperature 1 (or ``temperature``
+    if higher), so that matches between deterministic players differ from game to game.
     ``symmetries``: average the raw policy over the board's 8 symmetries (8 times the work;
     not used by the search). ``precision`` ("auto", "bf16", "fp32") and ``device``: as
     resolved by :func:`gopolicy.nn.hardware.use_bf16`, for both networks; the caller's
@@ -114,13 +116,15 @@ class EnginePlayer:
                  seed: Optional[int] = None, value: Optional["ValueNetwork"] = None,
                  value_info: Optional["ModelInfo"] = None, playouts: Optional[int] = None,
                  seconds: Optional[float] = None, resign_below: float = 0.0, batch_size: int = BATCH_SIZE,
-                 value_from: str = "head"):
+                 value_from: str = "head", sample_moves: int = 0):
         import torch
 
         if not temperature >= 0 or temperature == float("inf"):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         if playouts is not None and playouts < 0 or seconds is not None and not seconds > 0:
             raise ValueError("playouts must be >= 0 and seconds > 0")
+        if not isinstance(sample_moves, int) or sample_moves < 0:
+            raise ValueError(f"sample_moves must be an int >= 0, got {sample_moves!r}")
         if not 0 <= resign_below < 1:
             raise ValueError(f"resign_below must be a win rate in [0, 1), got {resign_below!r}")
         planes = get_feature_set(info.feature_set).planes
@@ -129,6 +133,7 @@ class EnginePlayer:
                              f"{info.feature_set!r} has {planes}")
         self.info = info
         self.temperature, self.symmetries, self.resign = temperature, symmetries, resign
+        self.sample_moves = sample_moves
         self.device = torch.device(device)
         self.bf16 = use_bf16(precision, self.device)
         self.model = self._placed(model)
@@ -234,9 +239,10 @@ class EnginePlayer:
             probs = self._cleanup_targets(game, colour, probs)
         elif allow_resign and self.resign and self._hopeless(game, colour, probs, owner):
             return RESIGN
-        if self.temperature == 0:
+        temperature = self._temperature(game)
+        if temperature == 0:
             return choose(game, colour, probs, greedy)
-        return choose(game, colour, self._tempered(probs), sampler(self._rng))
+        return choose(game, colour, self._tempered(probs, temperature), sampler(self._rng))
 
     def _searched_move(self, game: Game, colour: int, seconds: Optional[float], owner: Optional[np.ndarray],
                        allow_resign: bool, report: Optional[Callable[[SearchResult], None]],
@@ -258,10 +264,11 @@ class EnginePlayer:
         if not _prefers_pass(passing, best):
             if owner is not None:  # behind after the opponent's pass: play only where the game is open
                 weights = np.where(np.abs(owner) < SETTLED, weights, 0.0)
-            if self.temperature == 0:
+            temperature = self._temperature(game)
+            if temperature == 0:
                 move = choose(position, colour, weights, greedy)
             else:
-                move = choose(position, colour, self._tempered(weights / max(weights.sum(), 1e-12)),
+                move = choose(position, colour, self._tempered(weights / max(weights.sum(), 1e-12), temperature),
                               sampler(self._rng))
         self.search.advance(position, move)
         return move
@@ -289,12 +296,18 @@ class EnginePlayer:
                 and game.move_number >= SEARCH_RESIGN_AFTER_MOVES * game.size * game.size
                 and result.winrate < self.resign_below)
 
-    def _tempered(self, probs: np.ndarray) -> np.ndarray:
+    def _temperature(self, game: Game) -> float:
+        """The temperature of this move: 1 for the game's first ``sample_moves`` moves (unless
+        a higher one is set), else the player's."""
+        return max(self.temperature, 1.0) if game.move_number < self.sample_moves else self.temperature
+
+    @staticmethod
+    def _tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
         """Weights proportional to p ** (1 / T), computed in logs (tiny p must not underflow to 0)."""
         weights = np.zeros(probs.shape, np.float64)
         points = np.flatnonzero(probs)
         if len(points):
-            logits = np.log(probs[points].astype(np.float64)) / self.temperature
+            logits = np.log(probs[points].astype(np.float64)) / temperature
             weights[points] = np.maximum(np.exp(logits - logits.max()), np.finfo(np.float64).tiny)
         return weights
 

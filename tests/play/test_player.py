@@ -210,6 +210,19 @@ def test_temperature_samples_in_proportion_and_a_tiny_one_is_greedy(make_player)
         make_player(temperature=-1.0)
 
 
+def test_sample_moves_samples_the_opening_only(make_player):
+    """The first N moves of a game are sampled at temperature 1, the rest greedy."""
+    player = make_player(sample_moves=2, seed=3)
+    game = Game(9)
+    assert len({player.genmove(game, BLACK) for _ in range(40)}) > 5
+    game.play(BLACK, 40)
+    game.play(WHITE, 30)
+    later = player.policy(game, BLACK)
+    assert {player.genmove(game, BLACK) for _ in range(10)} == {int(np.argmax(later))}
+    with pytest.raises(ValueError, match="sample_moves"):
+        make_player(sample_moves=-1)
+
+
 def test_the_same_seed_samples_the_same_moves(make_player):
     game = Game(9)
     first, second = make_player(temperature=1.0, seed=7), make_player(temperature=1.0, seed=7)
