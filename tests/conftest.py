@@ -100,12 +100,13 @@ def finished_diagram() -> str:
     return FINISHED_9X9
 
 
-def _tiny_value(seed: int = 0, board_size: int = 19) -> tuple["ValueNetwork", ModelInfo]:
-    """A random k=8 value network (feature set alphago49) for ``board_size`` and its model-file info."""
+def _tiny_value(seed: int = 0, board_size: int = 19, ownership: bool = False) -> tuple["ValueNetwork", ModelInfo]:
+    """A random k=8 value network (feature set alphago49) for ``board_size``, with an ownership
+    head if asked, and its model-file info."""
     from gopolicy.nn.value import ValueNetwork
 
     torch.manual_seed(seed)
-    value = ValueNetwork(planes=49, filters=8, layers=3, board_size=board_size, hidden=16).eval()
+    value = ValueNetwork(planes=49, filters=8, layers=3, board_size=board_size, hidden=16, ownership=ownership).eval()
     info = ModelInfo(architecture=value.architecture, feature_set="alphago49", provenance={}, format_version=1,
                      gopolicy_version="test")
     return value, info
@@ -113,7 +114,7 @@ def _tiny_value(seed: int = 0, board_size: int = 19) -> tuple["ValueNetwork", Mo
 
 @pytest.fixture(scope="session")
 def tiny_value() -> Callable[..., tuple["ValueNetwork", ModelInfo]]:
-    """Makes a random k=8 value network and its info: ``tiny_value(seed=0, board_size=19)``."""
+    """Makes a random k=8 value network and its info: ``tiny_value(seed=0, board_size=19, ownership=False)``."""
     return _tiny_value
 
 

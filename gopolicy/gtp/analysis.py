@@ -19,7 +19,8 @@ considers (its candidates, :mod:`gopolicy.play.candidates`).
 * KataGo: ``kata-analyze`` and ``kata-genmove_analyze`` take the same arguments and give
   the same lines with win rates, priors and lcbs in [0, 1] (no score fields: there is no
   score estimate); ``ownership true`` appends ``ownership`` and one value per point in
-  [-1, 1], positive for the colour analysed, top row first: Monte-Carlo ownership
+  [-1, 1], positive for the colour analysed, top row first: the value network's ownership
+  head on the position where it has one (one network pass), else Monte-Carlo ownership
   (:func:`gopolicy.go.ownership.ownership`, 256 random games, about 0.15 s on 19x19) from
   the end of the best move's principal variation, computed again only when that changes.
   Random games judge life and death well at the end of a game, crudely earlier.
@@ -211,7 +212,7 @@ class AnalysisCommands:
 
     def _ownership_words(self, game, colour: int, result: Optional[SearchResult]) -> str:
         """`` ownership v v ...``: for ``colour``, top row first (KataGo's order)."""
-        owner = self._pv_ownership(game, colour, result).reshape(game.size, game.size)[::-1]
+        owner = self._pv_ownership(game, colour, result)[0].reshape(game.size, game.size)[::-1]
         sign = 1 if colour == BLACK else -1
         return " ownership " + " ".join(f"{sign * v:.3f}" for v in owner.reshape(-1))
 
@@ -265,12 +266,18 @@ class AnalysisCommands:
         return True
 
     # -- ownership ---------------------------------------------------------------------------------
-    def _pv_ownership(self, game, colour: int, result: Optional[SearchResult]) -> np.ndarray:
-        """Monte-Carlo ownership for Black (flat) at the end of the best move's principal
-        variation (of the position itself without a search), cached by that position."""
+    def _pv_ownership(self, game, colour: int, result: Optional[SearchResult]) -> tuple[np.ndarray, str]:
+        """Ownership for Black (flat) and where it comes from, cached by the position it is of:
+        the value network's ownership head on the position itself where it has one (it
+        predicts the end of the game), else Monte-Carlo ownership at the end of the best
+        move's principal variation (of the position itself without a search)."""
         position = game.copy(undoable=False)
         position.to_move = colour
-        for move in (result.moves[0].pv if result is not None and result.moves else []):
+        from_network = self.player.network_ownership(position, colour)
+        if from_network is not None:
+            return from_network, "the value network's ownership head"
+        line = result.moves[0].pv if result is not None and result.moves else []
+        for move in line:
             try:
                 position.play(position.to_move, move)
             except IllegalMoveError:
@@ -278,7 +285,7 @@ class AnalysisCommands:
         key = (position.size, position.board.hash, position.to_move)
         if self._ownership is None or self._ownership[0] != key:
             self._ownership = (key, ownership(position))
-        return self._ownership[1]
+        return self._ownership[1], f"random games after the best line ({len(line)} moves)"
 
     # -- GoGui: the policy ------------------------------------------------------------------------
     def gogui_analyze_commands(self, args: list[str]) -> str:
@@ -365,12 +372,10 @@ class AnalysisCommands:
         return self._search_gfx(args, lambda m: _count(m.visits))
 
     def search_ownership(self, args: list[str]) -> str:
-        """INFLUENCE: Monte-Carlo ownership (> 0 Black's) at the end of the search's best line."""
+        """INFLUENCE: ownership (> 0 Black's; see ``_pv_ownership``) and the count it gives."""
         colour, result = self._searched(args)
-        owner = self._pv_ownership(self.state.game, colour, result)
+        owner, where = self._pv_ownership(self.state.game, colour, result)
         size = self.state.size
         cells = " ".join(f"{to_gtp(p, size)} {owner[p]:.2f}" for p in range(size * size) if abs(owner[p]) >= 0.05)
-        depth = len(result.moves[0].pv) if result.moves else 0
         black = owner.sum() - self.state.game.komi
-        return "\n".join(([f"INFLUENCE {cells}"] if cells else []) +
-                         [f"TEXT after the best line ({depth} moves): Black {black:+.1f} by this ownership"])
+        return "\n".join(([f"INFLUENCE {cells}"] if cells else []) + [f"TEXT Black {black:+.1f} by {where}"])

@@ -70,6 +70,9 @@ class BackgroundPlayer:
     def searches(self, size: int) -> bool:
         return self.player().searches(size)
 
+    def network_ownership(self, game: Game, colour: int) -> Optional[np.ndarray]:
+        return self.player().network_ownership(game, colour)
+
     def ponder(self, game: Game, colour: int, seconds: Optional[float] = None, stop=None, **options) -> SearchResult:
         return self.player().ponder(game, colour, seconds, stop, **options)
 

@@ -82,6 +82,22 @@ class NetworkEvaluator:
         probs = masked_softmax(logits, torch.from_numpy(candidate_mask).to(self.device))
         return probs.cpu().numpy().astype(np.float64), values.float().clamp(-1, 1).cpu().numpy(), margins
 
+    @property
+    def has_ownership(self) -> bool:
+        """Whether the value network has an ownership head."""
+        return self.value.ownership
+
+    @torch.no_grad()
+    def ownership(self, game: Game) -> np.ndarray:
+        """The ownership head's expected owner of every point at the end of ``game`` (flat,
+        float64 in [-1, 1], > 0 for the colour to move); ValueError without the head."""
+        if not self.has_ownership:
+            raise ValueError("this value network has no ownership head")
+        x = torch.from_numpy(self.planes([game])[:, : self.value_planes]).to(self.device).float()
+        with self._autocast():
+            owners = self.value(x, ownership=True)[1]
+        return owners[0].float().cpu().numpy().astype(np.float64)
+
     def evaluate(self, games: Sequence[Game]) -> tuple[np.ndarray, np.ndarray]:
         if any(game.size != self.size for game in games):
             raise ValueError(f"these networks play {self.size}x{self.size} only")

@@ -172,6 +172,14 @@ class EnginePlayer:
         """Whether moves on a ``size`` board come from the search (a value network for that size is loaded)."""
         return self.search is not None and self.search.evaluator.size == size
 
+    def network_ownership(self, game: Game, colour: int) -> Optional[np.ndarray]:
+        """The value network's ownership head for ``colour`` to move in ``game``, as Black's
+        (flat, in [-1, 1], > 0 Black's); None where the search has no such head for this size."""
+        if not self.searches(game.size) or not self.search.evaluator.has_ownership:
+            return None
+        owners = self.search.evaluator.ownership(_with_to_move(game, colour))
+        return owners if colour == BLACK else -owners
+
     def network(self, size: int) -> "PolicyNetwork":
         """The network for this board size (made once per size, parameters shared)."""
         if size not in self._networks:

@@ -140,6 +140,27 @@ def test_kata_analyze_gives_fractions_and_ownership_top_row_first(engine):
     assert "ownership" not in streamed(engine, "kata-analyze B 10", 1)[1]
 
 
+def test_with_an_ownership_head_the_analysis_ownership_is_the_network_s(model_files, tiny_model, tiny_value):
+    """A value network with an ownership head gives kata-analyze's and GoGui's ownership: here
+    a head that gives the colour to move two thirds of every point, so Black's view flips with
+    the colour analysed, and GoGui's text names the head."""
+    from gopolicy.play.player import EnginePlayer
+
+    model, info = tiny_model()
+    value, value_info = tiny_value(ownership=True)
+    with torch.no_grad():
+        value.ownership_conv.weight.zero_()
+        value.ownership_conv.bias.fill_(float(torch.atanh(torch.tensor(2 / 3))))
+    engine = GtpEngine(EnginePlayer(model, info, value=value, value_info=value_info, precision="fp32", playouts=8))
+    for colour, sign in (("B", 1), ("W", -1)):
+        owned = streamed(engine, f"kata-analyze {colour} 10 ownership true", 1)[1].split(" ownership ")[1]
+        assert [float(x) for x in owned.split()] == pytest.approx([2 / 3] * 361, abs=1e-3)  # for the colour analysed
+        influence = engine.respond(f"gopolicy-search_ownership {colour}")[2:].strip().splitlines()
+        cells = influence[0].split()[1:]
+        assert [float(x) for x in cells[1::2]] == pytest.approx([sign * 2 / 3] * 361, abs=0.01)  # Black's
+        assert influence[-1] == f"TEXT Black {sign * 2 / 3 * 361 - 7.5:+.1f} by the value network's ownership head"
+
+
 def test_genmove_analyze_streams_the_search_then_plays(engine):
     setup(engine, "B Q16")
     lines = streamed(engine, "kata-genmove_analyze W 30", 10**6)
