@@ -21,7 +21,10 @@ has one board size (its dense layer): other sizes, a clock too short to search
 Passing, besides when no candidate is left: when the opponent has just passed and the count
 already favours the player, or when it does not but every candidate lies where the game is
 settled (a point that one side owns in nearly every random playout): playing on inside settled
-territory changes nothing. The count is the area with komi once the dead stones are removed,
+territory changes nothing. The same holds without the opponent's pass once half as many moves
+as the board has points are played (``GAME_OVER_AFTER``): then the player passes first when
+every candidate lies where the game is settled and no string on the board is in atari, so
+that a finished game ends instead of being played on inside the territories. The count is the area with komi once the dead stones are removed,
 both judged by Monte-Carlo ownership (:mod:`gopolicy.go.ownership`); counting every stone as
 alive would see a lost game as won, or a won one as lost, wherever dead stones remain.
 A searching player also passes when the search visited a pass more than any other move and
@@ -81,6 +84,7 @@ def _neighbours(point: int, size: int) -> list[int]:
 
 
 SETTLED = 0.8  # |ownership| from which a point counts as settled
+GAME_OVER_AFTER = 1 / 2  # of the board's points: from this move on, a player with nothing left to play for passes
 
 
 def lead(game: Game, colour: int, owner: Optional[np.ndarray] = None) -> float:
@@ -235,6 +239,9 @@ class EnginePlayer:
             owner = ownership(game)
             if lead(game, colour, owner) > 0:
                 return None
+        elif not cleanup and game.move_number >= GAME_OVER_AFTER * game.size * game.size \
+                and self._nothing_left(game, colour, ownership(game)):
+            return None
         budget = min((s for s in (seconds, self.seconds) if s is not None), default=None)
         if not cleanup and self.searches(game.size) and (budget is None or budget >= MIN_SEARCH_SECONDS):
             return self._searched_move(game, colour, budget, owner, allow_resign, report, interval)
@@ -318,6 +325,14 @@ class EnginePlayer:
             logits = np.log(probs[points].astype(np.float64)) / temperature
             weights[points] = np.maximum(np.exp(logits - logits.max()), np.finfo(np.float64).tiny)
         return weights
+
+    def _nothing_left(self, game: Game, colour: int, owner: np.ndarray) -> bool:
+        """Whether the game is over for ``colour``: every candidate lies where the game is
+        settled and no string on the board is in atari (a threat to answer, or stones to take)."""
+        if (self.candidates(game, colour) & (np.abs(owner) < SETTLED)).any():
+            return False
+        stones = np.flatnonzero(game.stones().reshape(-1))
+        return not any(game.board.liberties(int(p)) == 1 for p in stones)
 
     @staticmethod
     def _hopeless(game: Game, colour: int, probs: np.ndarray, owner: Optional[np.ndarray] = None) -> bool:

@@ -396,6 +396,35 @@ def test_behind_after_a_pass_it_does_not_play_inside_settled_territory(make_play
     assert make_player(favour=("A1", 5)).genmove(game, WHITE) is None
 
 
+def test_late_in_a_finished_game_it_passes_first_unless_a_string_is_in_atari(make_player, position, monkeypatch):
+    """Once half the board's points have been played (here: the threshold set to 0), a player
+    whose candidates all lie in settled territory passes without waiting for the opponent's
+    pass; not before that, and not while a string is in atari (Black's E3 below)."""
+    from gopolicy.play import player as player_module
+
+    settled = """
+        . X X O .
+        . X X O .
+        . X X O .
+        . X X O .
+        . X X O .
+    """
+    player = make_player(favour=("A1", 5))
+    monkeypatch.setattr(player_module, "GAME_OVER_AFTER", 0)
+    assert player.genmove(position(settled, to_move=WHITE), WHITE) is None
+    in_atari = position("""
+        . X X O .
+        . X X O .
+        . X X O X
+        . X X O O
+        . X X O .
+    """, to_move=WHITE)
+    assert in_atari.board.liberties(2 * 5 + 4) == 1
+    assert player.genmove(in_atari, WHITE) is not None
+    monkeypatch.setattr(player_module, "GAME_OVER_AFTER", 1)
+    assert player.genmove(position(settled, to_move=WHITE), WHITE) is not None
+
+
 # -- searching ------------------------------------------------------------------------------------
 
 
