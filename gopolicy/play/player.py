@@ -23,10 +23,11 @@ already favours the player, or when it does not but every candidate lies where t
 settled (a point that one side owns in nearly every random playout): playing on inside settled
 territory changes nothing. The same holds without the opponent's pass once half as many moves
 as the board has points are played (``GAME_OVER_AFTER``): then the player passes first when
-every candidate lies where the game is settled and no string on the board is in atari, so
-that a finished game ends instead of being played on inside the territories. The count is the area with komi once the dead stones are removed,
-both judged by Monte-Carlo ownership (:mod:`gopolicy.go.ownership`); counting every stone as
-alive would see a lost game as won, or a won one as lost, wherever dead stones remain.
+every candidate lies where the game is settled and no string on the board is in atari, so that
+a finished game ends instead of being played on inside the territories. The count is the area
+with komi once the dead stones are removed, both judged by Monte-Carlo ownership
+(:mod:`gopolicy.go.ownership`); counting every stone as alive would see a lost game as won, or
+a won one as lost, wherever dead stones remain.
 A searching player also passes when the search visited a pass more than any other move and
 found its win rate no worse than the most visited point's.
 In clean-up mode (``kgs-genmove_cleanup``, where dead stones must be captured) it never

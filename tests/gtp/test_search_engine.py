@@ -196,3 +196,20 @@ def test_without_a_search_for_the_size_analysis_is_the_raw_policy(engine):
     assert engine.respond("gopolicy-search_visits b").startswith("? no value network for 9x9")
     assert "search" not in engine.respond("gogui-analyze_commands"), "GoGui is offered only what works"
     assert re.fullmatch(r"= [A-J]\d\n\n", engine.respond("genmove b"))
+
+
+def test_the_bare_launcher_searches_with_the_bundled_value_network():
+    """``python gtp_engine.py`` with no arguments loads data/models/value.pt (it ships) and
+    searches about a second a move; ``--playouts 0`` is the raw policy again."""
+    from gopolicy.gtp.engine import DEFAULT_VALUE
+
+    assert DEFAULT_VALUE.is_file(), "a value network ships beside the policy network"
+    engine = EngineProcess("--threads", "1")
+    try:
+        assert engine.ask("genmove B").startswith("= ")
+        assert engine.ask("quit") == "=\n\n"
+        assert engine.process.wait(timeout=10) == 0
+        log = engine.process.stderr.read().decode()
+    finally:
+        engine.close()
+    assert f"loaded {DEFAULT_VALUE}" in log and "searching 1 s a move on 19x19" in log, log
