@@ -271,11 +271,11 @@ class AnalysisCommands:
         the value network's ownership head on the position itself where it has one (it
         predicts the end of the game), else Monte-Carlo ownership at the end of the best
         move's principal variation (of the position itself without a search)."""
-        position = game.copy(undoable=False)
-        position.to_move = colour
-        from_network = self.player.network_ownership(position, colour)
+        from_network = self.player.network_ownership(game, colour)
         if from_network is not None:
             return from_network, "the value network's ownership head"
+        position = game.copy(undoable=False)
+        position.to_move = colour
         line = result.moves[0].pv if result is not None and result.moves else []
         for move in line:
             try:

@@ -113,7 +113,7 @@ class EnginePlayer:
     ``playouts`` (None: no limit, 0: no search) and ``seconds`` (None: no limit) bound it a
     move, one second when both are None; ``resign_below``: the win rate below which it
     resigns (0: never); ``batch_size``: leaves per network pass; ``value_from``: where the
-    search's values come from (:data:`gopolicy.play.evaluator.VALUE_SOURCES`).
+    search's values come from (:data:`gopolicy.play.search.VALUE_SOURCES`).
     """
 
     def __init__(self, model: "PolicyNetwork", info: "ModelInfo", *, temperature: float = 0.0,
@@ -241,7 +241,7 @@ class EnginePlayer:
             if lead(game, colour, owner) > 0:
                 return None
         elif not cleanup and game.move_number >= GAME_OVER_AFTER * game.size * game.size \
-                and self._nothing_left(game, colour, ownership(game)):
+                and self._nothing_left(game, colour):
             return None
         budget = min((s for s in (seconds, self.seconds) if s is not None), default=None)
         if not cleanup and self.searches(game.size) and (budget is None or budget >= MIN_SEARCH_SECONDS):
@@ -327,13 +327,14 @@ class EnginePlayer:
             weights[points] = np.maximum(np.exp(logits - logits.max()), np.finfo(np.float64).tiny)
         return weights
 
-    def _nothing_left(self, game: Game, colour: int, owner: np.ndarray) -> bool:
-        """Whether the game is over for ``colour``: every candidate lies where the game is
-        settled and no string on the board is in atari (a threat to answer, or stones to take)."""
-        if (self.candidates(game, colour) & (np.abs(owner) < SETTLED)).any():
-            return False
+    def _nothing_left(self, game: Game, colour: int) -> bool:
+        """Whether the game is over for ``colour``: no string on the board is in atari (a threat
+        to answer, or stones to take) and every candidate lies where the game is settled (the
+        playouts asked last, when the cheap test passes)."""
         stones = np.flatnonzero(game.stones().reshape(-1))
-        return not any(game.board.liberties(int(p)) == 1 for p in stones)
+        if any(game.board.liberties(int(p)) == 1 for p in stones):
+            return False
+        return not (self.candidates(game, colour) & (np.abs(ownership(game)) < SETTLED)).any()
 
     @staticmethod
     def _hopeless(game: Game, colour: int, probs: np.ndarray, owner: Optional[np.ndarray] = None) -> bool:
