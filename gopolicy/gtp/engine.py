@@ -106,7 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-moves", metavar="N", type=types.non_negative_int, default=0,
                         help="sample the game's first N moves at temperature 1 (varied games in matches; default 0)")
     parser.add_argument("--symmetries", action="store_true",
-                        help="average the raw policy over the 8 board symmetries (not used by the search)")
+                        help="average the raw policy over the 8 board symmetries; searching, evaluate each "
+                             "position under a random one of them (AlphaGo's search)")
     add_precision(parser, fp32_alias=True)
     add_device(parser)
     parser.add_argument("--resign-below", metavar="WINRATE", type=types.fraction, default=RESIGN_BELOW,

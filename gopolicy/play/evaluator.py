@@ -6,7 +6,9 @@ with the policy network's 48), runs both networks in one pass each (bf16 where t
 computes it natively), and spreads the policy over the shared candidate moves
 (:func:`gopolicy.play.candidates.candidates`), the same moves the raw policy chooses from.
 The policy network has no pass output: a pass gets a small fixed prior, and all of it when
-no candidate is left.
+no candidate is left. With ``symmetries`` each position is shown to the networks under a
+random one of the board's 8 symmetries (as AlphaGo's search did), so that the search averages
+out the networks' orientation-dependent errors over its many evaluations.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 from gopolicy.features import encode, get_feature_set
 from gopolicy.go.coords import BLACK
 from gopolicy.go.rules import Game
+from gopolicy.go.symmetry import SYMMETRIES, transform, untransform
 from gopolicy.nn.policy import PolicyNetwork, masked_softmax
 from gopolicy.nn.value import ValueNetwork
 from gopolicy.play.candidates import candidates
@@ -33,7 +36,7 @@ class NetworkEvaluator:
 
     def __init__(self, policy: PolicyNetwork, policy_features: str, value: ValueNetwork, value_features: str, *,
                  bf16: bool = False, device: torch.device | str = "cpu", pass_prior: float = PASS_PRIOR,
-                 value_from: str = "head"):
+                 value_from: str = "head", symmetries: bool = False, seed: Optional[int] = None):
         if policy.board_size != value.board_size:
             raise ValueError(f"the policy network is for {policy.board_size}x{policy.board_size}, "
                              f"the value network for {value.board_size}x{value.board_size}")
@@ -50,6 +53,7 @@ class NetworkEvaluator:
         if value_from != "head" and not value.ownership:
             raise ValueError(f"value_from {value_from!r} needs a value network with an ownership head")
         self.value_from = value_from
+        self.symmetries, self._rng = symmetries, np.random.default_rng(seed)
 
     def _autocast(self):
         if not self.bf16:
@@ -82,6 +86,17 @@ class NetworkEvaluator:
         probs = masked_softmax(logits, torch.from_numpy(candidate_mask).to(self.device))
         return probs.cpu().numpy().astype(np.float64), values.float().clamp(-1, 1).cpu().numpy(), margins
 
+    def _run_under_symmetries(self, planes: np.ndarray, mask: np.ndarray):
+        """``run_networks`` with each position under a random symmetry, its policy mapped back."""
+        turns = self._rng.integers(len(SYMMETRIES), size=len(planes))
+        square = mask.reshape(len(mask), self.size, self.size)
+        seen = np.stack([transform(p, int(s)) for p, s in zip(planes, turns)])
+        seen_mask = np.stack([transform(m, int(s)) for m, s in zip(square, turns)]).reshape(mask.shape)
+        probs, values, margins = self.run_networks(seen, seen_mask)
+        square = probs.reshape(len(probs), self.size, self.size)
+        probs = np.stack([untransform(p, int(s)) for p, s in zip(square, turns)]).reshape(probs.shape)
+        return probs, values, margins
+
     @property
     def has_ownership(self) -> bool:
         """Whether the value network has an ownership head."""
@@ -103,7 +118,10 @@ class NetworkEvaluator:
             raise ValueError(f"these networks play {self.size}x{self.size} only")
         planes = self.planes(games)
         mask = np.stack([candidates(game, game.to_move, row) for game, row in zip(games, planes)])
-        probs, values, margins = self.run_networks(planes, mask)
+        if self.symmetries:
+            probs, values, margins = self._run_under_symmetries(planes, mask)
+        else:
+            probs, values, margins = self.run_networks(planes, mask)
         if margins is not None:
             komi = np.array([game.komi if game.to_move != BLACK else -game.komi for game in games])
             scored = np.tanh((margins + komi) / SCORE_SCALE)

@@ -103,8 +103,8 @@ class EnginePlayer:
     samples with weights proportional to p ** (1 / T) (visits ** (1 / T) when searching).
     ``sample_moves``: the game's first N moves are sampled at temperature 1 (or ``temperature``
     if higher), so that matches between deterministic players differ from game to game.
-    ``symmetries``: average the raw policy over the board's 8 symmetries (8 times the work;
-    not used by the search). ``precision`` ("auto", "bf16", "fp32") and ``device``: as
+    ``symmetries``: average the raw policy over the board's 8 symmetries (8 times the work);
+    searching, show each evaluated position under a random one of them instead. ``precision`` ("auto", "bf16", "fp32") and ``device``: as
     resolved by :func:`gopolicy.nn.hardware.use_bf16`, for both networks; the caller's
     models are left as they are. ``resign``: allow resigning hopeless games without a search.
     ``seed``: for sampling.
@@ -153,7 +153,7 @@ class EnginePlayer:
                 raise ValueError("a value network needs its model-file info (its feature set)")
             evaluator = NetworkEvaluator(self.network(value.board_size), info.feature_set, self._placed(value),
                                          value_info.feature_set, bf16=self.bf16, device=self.device,
-                                         value_from=value_from)
+                                         value_from=value_from, symmetries=symmetries, seed=seed)
             self.search = Search(evaluator, batch_size=batch_size)
             if playouts is None and seconds is None:
                 self.seconds = DEFAULT_SECONDS

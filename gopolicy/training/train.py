@@ -18,7 +18,8 @@ The value network (Silver et al. 2016) learns each game's outcome for the colour
 (+1 a win, -1 a loss; tanh output, mean squared error) from ``--positions-per-game``
 positions of each even game with a usual komi (:func:`gopolicy.dataset.loader.value_rows`),
 reading the dataset's planes plus "player colour"; ``--init POLICY_MODEL`` starts its
-convolutions from a plain policy network's of the same size.
+convolutions from a policy network's of the same size. A policy run given ``--init`` starts
+from that model's weights whole (more training of a shipped model, on a fresh schedule).
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ class Config:
 
     target: str = "policy"  # policy | value
     positions_per_game: int = 8  # value: distinct positions drawn from each game
-    init: str = ""  # value: a plain policy model file whose convolutions start the network ('' = random)
+    init: str = ""  # a policy model file whose weights start the network ('' = random)
     ownership_weight: float = 0.0  # value: weight of the ownership head's loss (0: no head; the data needs --ownership)
     arch: str = "plain"  # a name in gopolicy.nn.policy.ARCHITECTURES
     filters: int = 128
@@ -202,16 +203,44 @@ def build_model(config: Config, dataset: Dataset, device: torch.device) -> Polic
             start_from_policy(model, config.init)
         model = model.to(device)
         return model.to(memory_format=torch.channels_last) if channels_last(config) else model
-    if config.init:
-        raise TrainingError("--init starts a value network from a policy network; a policy run starts from random weights")
     if config.ownership:
         raise TrainingError("--ownership-weight trains a value network's ownership head: give --target value")
     if config.arch not in architectures():
         raise TrainingError(f"unknown architecture {config.arch!r} (known: {', '.join(architectures())})")
     variant = {} if config.arch == "plain" else {"arch": config.arch}  # "plain" also before variants existed
     torch.manual_seed(config.seed)
-    model = PolicyNetwork(dataset.planes, config.filters, config.layers, dataset.board_size, **variant).to(device)
+    model = PolicyNetwork(dataset.planes, config.filters, config.layers, dataset.board_size, **variant)
+    if config.init:
+        continue_from_policy(model, config.init)
+    model = model.to(device)
     return model.to(memory_format=torch.channels_last) if channels_last(config) else model
+
+
+def _load_policy(path: str):
+    from gopolicy.nn.modelfile import ModelFileError, load_model
+
+    try:
+        return load_model(path)
+    except ModelFileError as e:
+        raise TrainingError(f"--init: {e}") from None
+
+
+@torch.no_grad()
+def continue_from_policy(model: PolicyNetwork, path: str) -> None:
+    """Starts ``model`` from a policy network file of the same shape, every weight copied: a
+    shipped model trained further (its exported weights: an EMA if it was trained with one).
+    A batch-norm variant's file holds folded convolutions, so it cannot start one."""
+    source, info = _load_policy(path)
+    if (source.arch, source.filters, source.layers, source.board_size, source.planes) != (
+            model.arch, model.filters, model.layers, model.board_size, model.planes):
+        raise TrainingError(f"--init {path}: a {info.architecture} policy network does not fit this "
+                            f"{model.arch} network of {model.filters} filters, {model.layers} layers on "
+                            f"{model.planes} planes (it must have the same --arch, filters, layers and board size)")
+    weights = source.state_dict()
+    if set(weights) != set(model.state_dict()):
+        raise TrainingError(f"--init {path}: its weights are not this network's (a batch-norm variant's file holds "
+                            "folded convolutions; start such a run from random weights)")
+    model.load_state_dict({name: w.float() for name, w in weights.items()})
 
 
 @torch.no_grad()
@@ -219,12 +248,7 @@ def start_from_policy(value: ValueNetwork, path: str) -> None:
     """Copies a policy network's trunk (every layer but its 1x1 output and point biases) into
     the same layers of ``value``, the player-colour plane's input weights zero: the value
     network starts from features that already read the board."""
-    from gopolicy.nn.modelfile import ModelFileError, load_model
-
-    try:
-        policy_net, info = load_model(path)
-    except ModelFileError as e:
-        raise TrainingError(f"--init: {e}") from None
+    policy_net, info = _load_policy(path)
     if (policy_net.arch, policy_net.filters, policy_net.layers, policy_net.board_size, policy_net.planes + 1) != (
             value.arch, value.filters, value.layers, value.board_size, value.planes):
         raise TrainingError(f"--init {path}: a {info.architecture} policy network does not fit a {value.arch} value "
@@ -585,7 +609,8 @@ def config_options() -> dict:
         "positions_per_game": dict(type=arg_types.positive_int, metavar="N",
                                    help="value: distinct positions drawn from each game (8)"),
         "init": dict(type=lambda text: str(arg_types.existing_file(text)), metavar="POLICY_MODEL",
-                     help="value: start the trunk from this policy network of the same --arch, filters, layers and size"),
+                     help="start from this policy network of the same --arch, filters, layers and size: "
+                          "a policy run from all its weights, a value run from its trunk"),
         "ownership_weight": dict(type=arg_types.non_negative_float, metavar="W",
                                  help="value: also learn who owns each point at the end of the game (a dataset "
                                       "prepared with --ownership), with this weight on its loss, e.g. 1 (0: off)"),

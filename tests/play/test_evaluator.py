@@ -5,6 +5,7 @@ import torch
 
 from gopolicy.go.coords import BLACK, WHITE, from_gtp
 from gopolicy.go.rules import Game
+from gopolicy.go.symmetry import transform_indices, untransform
 from gopolicy.nn.policy import PolicyNetwork
 from gopolicy.nn.value import ValueNetwork
 from gopolicy.play.candidates import candidates
@@ -58,6 +59,34 @@ def test_mismatched_networks_are_refused():
         NetworkEvaluator(policy, "alphago48", ValueNetwork(planes=49, filters=4, layers=3, board_size=9), "alphago49")
     with pytest.raises(ValueError, match="planes"):
         NetworkEvaluator(policy, "alphago48", ValueNetwork(planes=48, filters=4, layers=3), "alphago49")
+
+
+class FixedTurns:
+    """Stands in for the evaluator's random generator: always the same symmetry."""
+
+    def __init__(self, symmetry: int):
+        self.symmetry = symmetry
+
+    def integers(self, high: int, size: int) -> np.ndarray:
+        return np.full(size, self.symmetry)
+
+
+def test_under_a_symmetry_the_networks_see_the_turned_board_and_their_policy_is_turned_back(evaluator):
+    moves = ((BLACK, "D4"), (WHITE, "Q16"), (BLACK, "C16"), (WHITE, "R5"))
+    symmetric = NetworkEvaluator(evaluator.policy, "alphago48", evaluator.value, "alphago49", symmetries=True)
+    for symmetry in (1, 6):
+        symmetric._rng = FixedTurns(symmetry)
+        game, turned = Game(19, 7.5), Game(19, 7.5)
+        for colour, vertex in moves:
+            point = from_gtp(vertex, 19)
+            game.play(colour, point)
+            turned.play(colour, int(transform_indices(torch.tensor([point]), symmetry, 19)))
+        priors, values = symmetric.evaluate([game])
+        turned_priors, turned_values = evaluator.evaluate([turned])
+        back = untransform(turned_priors[0, :-1].reshape(19, 19), symmetry).reshape(-1)
+        assert np.allclose(priors[0, :-1], back, atol=1e-6) and priors[0, -1] == turned_priors[0, -1]
+        assert values == pytest.approx(turned_values, abs=1e-6)
+        assert not np.allclose(priors, evaluator.evaluate([game])[0], atol=1e-4)  # the network is not symmetric
 
 
 def test_search_runs_on_the_networks(evaluator):

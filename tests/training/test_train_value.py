@@ -77,8 +77,25 @@ def test_init_starts_the_convolutions_from_a_policy_network(dataset, tmp_path):
     assert torch.equal(value.conv2.weight, policy.conv2.weight) and torch.equal(value.conv2.bias, policy.conv2.bias)
     with pytest.raises(TrainingError, match="does not fit a plain value network of 16 filters"):
         build_model(replace(VALUE, filters=16, init=str(tmp_path / "policy.pt")), Dataset(dataset), torch.device("cpu"))
-    with pytest.raises(TrainingError, match="a policy run starts from random weights"):
-        build_model(replace(VALUE, target="policy", init=str(tmp_path / "policy.pt")), Dataset(dataset), torch.device("cpu"))
+
+
+def test_init_starts_a_policy_run_from_every_weight_of_a_policy_model(dataset, tmp_path):
+    torch.manual_seed(0)
+    source = PolicyNetwork(48, 8, 5, 19, arch="residual")
+    with torch.no_grad():
+        for p in source.parameters():
+            p.normal_()
+    save_model(tmp_path / "policy.pt", source, "alphago48")
+    policy = replace(VALUE, target="policy", arch="residual", layers=5, init=str(tmp_path / "policy.pt"))
+    model = build_model(policy, Dataset(dataset), torch.device("cpu"))
+    started = model.state_dict()
+    assert all(torch.equal(started[name], weight) for name, weight in source.state_dict().items())
+    assert model.arch == "residual"
+    with pytest.raises(TrainingError, match="does not fit this plain network of 8 filters"):
+        build_model(replace(policy, arch="plain"), Dataset(dataset), torch.device("cpu"))
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(TrainingError, match="junk.pt: not a model file"):
+        build_model(replace(policy, init=str(tmp_path / "junk.pt")), Dataset(dataset), torch.device("cpu"))
 
 
 def test_init_copies_a_residual_policy_trunk_whole(dataset, tmp_path):
