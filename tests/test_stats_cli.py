@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 from gopolicy.sgf.skipped import SkippedGame, read_skipped
-from gopolicy.stats import Stats, bounded_map, chunked, collect, format_report
+from gopolicy.stats import Stats, collect, format_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -152,11 +152,6 @@ def test_merge_adds_every_count():
     assert "games           3 usable of 6 read" in format_report(merged, 1.0)
 
 
-def test_chunked_and_bounded_map_keep_order():
-    assert list(chunked(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
-    assert list(bounded_map(abs, range(-20, 0), jobs=2)) == list(range(20, 0, -1))
-
-
 def test_report_shows_the_eight_most_common_komi_values_and_the_rest():
     stats = Stats(games=15)
     stats.komis.update({float(k): 1 for k in range(9)})
@@ -170,17 +165,3 @@ def test_help_survives_percent_signs_in_command_help(monkeypatch):
 
     monkeypatch.setitem(cli.COMMANDS, "demo", cli.Subcommand("gopolicy.stats", "right 95% of the time"))
     assert "right 95% of the time" in cli.build_parser().format_help()
-
-
-def test_bounded_map_reads_only_a_few_items_ahead():
-    consumed = []
-
-    def items():
-        for i in range(100):
-            consumed.append(i)
-            yield -i
-
-    results = bounded_map(abs, items(), jobs=2)
-    assert next(results) == 0
-    assert len(consumed) <= 5  # not the whole input, as Pool.imap would
-    assert list(results) == list(range(1, 100))
