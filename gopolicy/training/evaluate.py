@@ -149,13 +149,21 @@ def evaluate_value(model: torch.nn.Module, dataset: Dataset, split: str = "test"
                                for b in np.unique(buckets)}}
 
 
-def format_value_table(result: dict) -> str:
-    lines = [f"positions {result['positions']:,}   MSE {result['mse']:.3f}   accuracy {result['accuracy']:.2%}   "
-             f"(baseline, whose turn only: MSE {result['baseline_mse']:.3f})",
-             "", f"{'moves':>9} {'positions':>10} {'MSE':>7} {'accuracy':>9} {'baseline':>9}"]
-    for moves, s in result["by_move_number"].items():
-        lines.append(f"{moves:>9} {s['positions']:>10,} {s['mse']:>7.3f} {s['accuracy']:>9.2%} {s['baseline_mse']:>9.3f}")
+def _columns(headline: str, by: dict, columns: list[tuple[str, str, str]]) -> str:
+    """A headline, then one row per key of ``by`` (moves) with the named fields of each value:
+    ``columns`` are (title, field, format spec) triples."""
+    lines = [headline, "", " ".join([f"{'moves':>9}", f"{'positions':>10}"] + [f"{t:>{max(7, len(t))}}" for t, _, _ in columns])]
+    for moves, s in by.items():
+        cells = [f"{moves:>9}", f"{s['positions']:>10,}"] + [f"{s[f]:>{max(7, len(t))}{spec}}" for t, f, spec in columns]
+        lines.append(" ".join(cells))
     return "\n".join(lines)
+
+
+def format_value_table(result: dict) -> str:
+    """A value network's report: overall, then by move number."""
+    return _columns(f"positions {result['positions']:,}   MSE {result['mse']:.3f}   accuracy {result['accuracy']:.2%}   "
+                    f"(baseline, whose turn only: MSE {result['baseline_mse']:.3f})", result["by_move_number"],
+                    [("MSE", "mse", ".3f"), ("accuracy", "accuracy", ".2%"), ("baseline", "baseline_mse", ".3f")])
 
 
 def check_finite(probs: torch.Tensor) -> None:
@@ -171,12 +179,10 @@ def check_finite(probs: torch.Tensor) -> None:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"positions {result['positions']:,}   top-1 {result['top1']:.2%}   top-3 {result['top3']:.2%}   "
-             f"top-5 {result['top5']:.2%}   mean log-likelihood {result['mean_log_likelihood']:.3f}",
-             "", f"{'moves':>9} {'positions':>10} {'top-1':>7} {'top-3':>7} {'top-5':>7}"]
-    for phase, s in result["by_phase"].items():
-        lines.append(f"{phase:>9} {s['positions']:>10,} {s['top1']:>7.2%} {s['top3']:>7.2%} {s['top5']:>7.2%}")
-    return "\n".join(lines)
+    """A policy network's report: overall, then by phase of the game."""
+    return _columns(f"positions {result['positions']:,}   top-1 {result['top1']:.2%}   top-3 {result['top3']:.2%}   "
+                    f"top-5 {result['top5']:.2%}   mean log-likelihood {result['mean_log_likelihood']:.3f}",
+                    result["by_phase"], [(f"top-{k}", f"top{k}", ".2%") for k in (1, 3, 5)])
 
 
 def plot(result: dict, path: Path, title: str) -> bool:

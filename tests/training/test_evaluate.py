@@ -16,7 +16,7 @@ from gopolicy.dataset.format import PASS, Dataset, unpack_rows
 from gopolicy.dataset.prepare import SplitSizes, prepare
 from gopolicy.nn.modelfile import save_model
 from gopolicy.nn.policy import PolicyNetwork
-from gopolicy.training.evaluate import evaluate_split, legal_points
+from gopolicy.training.evaluate import evaluate_split, format_table, format_value_table, legal_points
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "tygem-sample.tar.gz"
 
@@ -56,6 +56,18 @@ def test_masking_can_only_help_and_figures_are_consistent(dataset, model):
     assert sum(p["positions"] for p in masked["by_phase"].values()) == masked["positions"]
     non_pass = sum(int((np.asarray(s.meta["move"][a:b]) != PASS).sum()) for s in dataset.shards for a, b in [s.splits["test"]])
     assert masked["positions"] == non_pass
+
+
+def test_reports_have_one_aligned_row_per_phase_with_its_figures(dataset, model):
+    policy = format_table(evaluate_split(model, dataset, "test")).splitlines()
+    assert policy[2].split() == ["moves", "positions", "top-1", "top-3", "top-5"]
+    assert len({len(line) for line in policy[2:]}) == 1  # every row as wide as the header
+    value = format_value_table({"positions": 3, "mse": 0.5, "accuracy": 2 / 3, "baseline_mse": 1.0, "by_move_number": {
+        "1-25": {"positions": 2, "mse": 0.25, "accuracy": 1.0, "baseline_mse": 1.0},
+        "26-50": {"positions": 1, "mse": 1.0, "accuracy": 0.0, "baseline_mse": 1.0}}}).splitlines()
+    assert value[0].startswith("positions 3   MSE 0.500   accuracy 66.67%")
+    assert value[3].split() == ["1-25", "2", "0.250", "100.00%", "1.000"]
+    assert value[4].split() == ["26-50", "1", "1.000", "0.00%", "1.000"]
 
 
 def test_symmetry_ensemble_runs_and_legal_points_come_from_the_planes(dataset, model):
