@@ -432,11 +432,10 @@ def _run(prep: Preparer, inputs: list[str], filters: Filters, shard_rows: int, j
 
 
 def _worker_signals() -> None:
-    """In a worker (forked with the main process's stop handlers): Ctrl-C, which the terminal
-    sends to every process of the job, is for the main process, which stops at the next chunk
-    and ends the workers itself, with SIGTERM, which must end them."""
+    """In a worker: Ctrl-C, which the terminal sends to every process of the job, is for the
+    main process, which stops at the next chunk and ends the workers itself (with SIGTERM,
+    which :func:`gopolicy.util.parallel.bounded_map` makes sure ends them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # -- command line --------------------------------------------------------------------

@@ -152,10 +152,12 @@ def evaluate_value(model: torch.nn.Module, dataset: Dataset, split: str = "test"
 def _columns(headline: str, by: dict, columns: list[tuple[str, str, str]]) -> str:
     """A headline, then one row per key of ``by`` (moves) with the named fields of each value:
     ``columns`` are (title, field, format spec) triples."""
-    lines = [headline, "", " ".join([f"{'moves':>9}", f"{'positions':>10}"] + [f"{t:>{max(7, len(t))}}" for t, _, _ in columns])]
+    widths = [max(7, len(title)) for title, _, _ in columns]
+    lines = [headline, "", " ".join([f"{'moves':>9}", f"{'positions':>10}"]
+                                    + [f"{title:>{w}}" for (title, _, _), w in zip(columns, widths)])]
     for moves, s in by.items():
-        cells = [f"{moves:>9}", f"{s['positions']:>10,}"] + [f"{s[f]:>{max(7, len(t))}{spec}}" for t, f, spec in columns]
-        lines.append(" ".join(cells))
+        lines.append(" ".join([f"{moves:>9}", f"{s['positions']:>10,}"]
+                              + [f"{s[field]:>{w}{spec}}" for (_, field, spec), w in zip(columns, widths)]))
     return "\n".join(lines)
 
 
