@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from game_swings import GnuGo  # noqa: E402
 
 from gopolicy.errors import RecordError  # noqa: E402
-from gopolicy.go.coords import BLACK, WHITE, from_gtp, opponent  # noqa: E402
+from gopolicy.go.coords import BLACK, WHITE, from_gtp, neighbours, opponent  # noqa: E402
 from gopolicy.go.rules import Board  # noqa: E402
 from gopolicy.sgf.archives import iter_sgf  # noqa: E402
 from gopolicy.sgf.records import GameRecord, read_game, replay  # noqa: E402
@@ -91,11 +91,6 @@ def saving_moves(board: Board, colour: int, string: frozenset[int]) -> set[int]:
     return saving
 
 
-def _neighbours(point: int, size: int) -> list[int]:
-    row, col = divmod(point, size)
-    return [point + d for d, ok in ((-size, row > 0), (size, row < size - 1), (-1, col > 0), (1, col < size - 1)) if ok]
-
-
 def classify(record: GameRecord, colour: int, min_stones: int, chase: int) -> tuple[Counter, Counter, int]:
     """(captured strings by cause, stones by cause, missed captures) for ``colour`` in ``record``."""
     strings, stones = Counter(), Counter()
@@ -106,7 +101,7 @@ def classify(record: GameRecord, colour: int, min_stones: int, chase: int) -> tu
         if mover == colour:
             before, after = game.board.copy(), game.board.copy()
             captured = after.play(colour, move) if move is not None else 0
-            if move is not None and any(set(_neighbours(move, record.size)) & s
+            if move is not None and any(set(neighbours(move, record.size)) & s
                                         for s in strings_in_atari(before, colour, min_stones)):
                 ran_at[move] = number
             engine_turn = (before, move, captured, after)

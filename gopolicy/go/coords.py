@@ -119,6 +119,13 @@ def from_flat(point: int, size: int) -> tuple[int, int]:
     return divmod(point, size)
 
 
+def neighbours(point: int, size: int) -> list[int]:
+    """The flat indices of ``point``'s on-board neighbours (2 to 4 of them)."""
+    row, col = divmod(point, size)
+    return [point + step for step, on_board in ((-size, row > 0), (size, row < size - 1), (-1, col > 0), (1, col < size - 1))
+            if on_board]
+
+
 def move_to_point(move: Move, size: int) -> Optional[tuple[int, int]]:
     """A move (flat or None) -> (row, col) or None, sgfmill's move form."""
     return None if move is None else from_flat(move, size)

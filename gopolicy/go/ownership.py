@@ -25,11 +25,10 @@ a living group keeps its points in every playout, a dead one is captured in near
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
-from gopolicy.go.coords import BLACK, WHITE
+from gopolicy.go.coords import BLACK, WHITE, neighbours
 from gopolicy.go.rules import Game
 
 PLAYOUTS = 256
@@ -62,17 +61,6 @@ def ownership(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray
     return _playouts(game, playouts, seed, neutral=False)[0]
 
 
-def _neighbours(p: int, size: int) -> Iterator[int]:
-    row, col = divmod(p, size)
-    if row > 0:
-        yield p - size
-    if row < size - 1:
-        yield p + size
-    if col > 0:
-        yield p - 1
-    if col < size - 1:
-        yield p + 1
-
 
 def _flood(starts, size: int, inside: np.ndarray, seen: np.ndarray) -> tuple[list[int], set[int]]:
     """The points connected to ``starts`` through ``inside`` points (marked in ``seen``), and the
@@ -80,7 +68,7 @@ def _flood(starts, size: int, inside: np.ndarray, seen: np.ndarray) -> tuple[lis
     area, todo, border = list(starts), list(starts), set()
     seen[area] = True
     while todo:
-        for q in _neighbours(todo.pop(), size):
+        for q in neighbours(todo.pop(), size):
             if not inside[q]:
                 border.add(q)
             elif not seen[q]:

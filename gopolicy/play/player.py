@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 import numpy as np
 
 from gopolicy.features import encode, get_feature_set
-from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, Move, opponent
+from gopolicy.go.coords import BLACK, MAX_SIZE, MIN_SIZE, Move, neighbours, opponent
 from gopolicy.go.ownership import dead_stones, final_score, ownership
 from gopolicy.go.rules import Game
 from gopolicy.nn.board_size import resize_network
@@ -77,11 +77,6 @@ RESIGN_MIN_VISITS = 32  # a searching player resigns only on a search of at leas
 DEFAULT_SECONDS = 1.0  # a search's time a move when neither playouts nor seconds are given
 MIN_SEARCH_SECONDS = 0.05  # with less time than this the raw policy plays (about one batch of leaves)
 BATCH_SIZE = 8  # leaves per network pass in the search
-
-
-def _neighbours(point: int, size: int) -> list[int]:
-    row, col = divmod(point, size)
-    return [point + d for d, ok in ((-size, row > 0), (size, row < size - 1), (-1, col > 0), (1, col < size - 1)) if ok]
 
 
 SETTLED = 0.8  # |ownership| from which a point counts as settled
@@ -356,12 +351,12 @@ class EnginePlayer:
         targets, captures = np.zeros_like(probs), np.zeros_like(probs)
         alive: dict[int, bool] = {}  # any point of a string -> looks alive
         for point in np.flatnonzero((probs > 0) & touching(stones, other)):
-            for stone in _neighbours(int(point), size):
+            for stone in neighbours(int(point), size):
                 if board.colour_at(stone) != other:
                     continue
                 if stone not in alive:
                     string = board.string(stone)
-                    looks_alive = any(in_their_area[p] for s in string for p in _neighbours(s, size))
+                    looks_alive = any(in_their_area[p] for s in string for p in neighbours(s, size))
                     alive.update(dict.fromkeys(string, looks_alive))
                 if not alive[stone]:
                     targets[point] = probs[point] + 1e-9  # tiny probabilities must not vanish

@@ -21,6 +21,7 @@ from gopolicy.go.coords import (
     from_gtp,
     from_sgf,
     move_to_point,
+    neighbours,
     opponent,
     parse_colour,
     point_to_move,
@@ -310,3 +311,10 @@ def test_passes_agree_with_sgfmill(size):
     # sgfmill writes 'tt' for a pass up to 19x19 and '' above; both read back as a pass here.
     assert from_sgf(sgf_properties.serialise_go_point(None, size).decode(), size) is None
     assert sgf_properties.interpret_go_point(to_sgf(None, size).encode(), size) is None
+
+
+def test_neighbours_are_the_on_board_points_next_to_a_point():
+    assert sorted(neighbours(0, 19)) == [1, 19]  # a corner
+    assert sorted(neighbours(to_flat(0, 5, 19), 19)) == [4, 6, 24]  # an edge
+    assert sorted(neighbours(to_flat(3, 3, 9), 9)) == [21, 29, 31, 39]
+    assert sorted(neighbours(80, 9)) == [71, 79]
