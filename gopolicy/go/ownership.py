@@ -61,7 +61,6 @@ def ownership(game: Game, playouts: int = PLAYOUTS, seed: int = 0) -> np.ndarray
     return _playouts(game, playouts, seed, neutral=False)[0]
 
 
-
 def _flood(starts, size: int, inside: np.ndarray, seen: np.ndarray) -> tuple[list[int], set[int]]:
     """The points connected to ``starts`` through ``inside`` points (marked in ``seen``), and the
     points just outside them."""
