@@ -115,7 +115,10 @@ class BatchLoader:
         if self.device.type == "cpu":
             planes = self.unpack_cpu(packed, symmetries)
         else:
-            planes = self.unpack_torch(torch.from_numpy(packed).to(self.device, non_blocking=True), sym)
+            host = torch.from_numpy(packed)
+            if self.device.type == "cuda":  # a copy from pinned memory runs beside the GPU's work
+                host = host.pin_memory()
+            planes = self.unpack_torch(host.to(self.device, non_blocking=True), sym)
         targets = torch.from_numpy(stored_to_actions(moves, self.size)).to(self.device)
         return planes.view(b, self.planes, self.size, self.size), self.target_maps[sym, targets]
 

@@ -320,25 +320,38 @@ class EMA:
 
 
 class Window:
-    """Training loss and accuracy summed since the last log line."""
+    """Training loss and accuracy summed since the last log line. The sums stay tensors on the
+    training device, so a step never waits for the GPU: they are read (one synchronisation)
+    only when the window is logged or checked."""
 
-    def __init__(self) -> None:
-        self.reset()
+    def __init__(self, first_step: int = 0) -> None:
+        self.reset(first_step)
 
-    def reset(self) -> None:
-        self.loss, self.correct, self.positions, self.started = 0.0, 0, 0, time.perf_counter()
+    def reset(self, first_step: int) -> None:
+        self.first_step, self.started = first_step, time.perf_counter()
+        self.loss: torch.Tensor | float = 0.0
+        self.correct: torch.Tensor | int = 0
+        self.positions = 0
 
-    def add(self, loss: float, correct: int, positions: int) -> None:
-        self.loss += loss * positions
-        self.correct += correct
+    def add(self, loss: torch.Tensor, correct: torch.Tensor, positions: int) -> None:
+        self.loss = self.loss + loss.detach().float() * positions
+        self.correct = self.correct + correct
         self.positions += positions
 
-    def summary(self, world_size: int) -> dict:
-        """The window's means and speed (all ranks' positions); starts a new window."""
+    def require_finite(self, step: int, checkpoint: Path) -> None:
+        """Stops the run with a clear error when a loss of the window was NaN or infinite."""
+        loss = float(self.loss)
+        if not math.isfinite(loss):
+            raise TrainingError(f"the loss became {loss / max(1, self.positions)} between steps {self.first_step + 1} "
+                                f"and {step}: training diverged; lower --lr (the last good checkpoint, if any, "
+                                f"is {checkpoint})")
+
+    def summary(self, world_size: int, step: int) -> dict:
+        """The window's means and speed (all ranks' positions); starts a new window after ``step``."""
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        values = {"loss": self.loss / self.positions, "accuracy": self.correct / self.positions,
+        values = {"loss": float(self.loss) / self.positions, "accuracy": int(self.correct) / self.positions,
                   "positions_per_s": self.positions * world_size / elapsed}
-        self.reset()
+        self.reset(step)
         return values
 
 
@@ -403,11 +416,12 @@ def training_loss(config: Config, outputs, targets) -> torch.Tensor:
     return F.mse_loss(outputs.float(), targets)
 
 
-def correct(config: Config, outputs: torch.Tensor, targets: torch.Tensor) -> int:
-    """Positions predicted right: the top move is the played one, or the value's sign the outcome."""
+def correct(config: Config, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Positions predicted right (a tensor, not read here): the top move is the played one, or
+    the value's sign the outcome."""
     if config.target == "value":
-        return int((outputs.float().sign() == targets).sum())
-    return int((outputs.argmax(1) == targets).sum())
+        return (outputs.float().sign() == targets).sum()
+    return (outputs.argmax(1) == targets).sum()
 
 
 def validate(model: torch.nn.Module, dataset: Dataset, runtime: Runtime, positions: int, config: Config) -> dict:
@@ -511,10 +525,11 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
                   "weights": "ema" if ema else "trained"}
 
     def save_checkpoint(step: int) -> None:
+        window.require_finite(step, checkpoints.path)  # never overwrite the last good checkpoint with NaN
         checkpoints.save(model, optimizer, ema, step, config, best, dataset.feature_set)
 
     metrics: dict = {}
-    window = Window()
+    window = Window(start)
     done = start  # steps completed
 
     with StopRequest() as stop, progress(total=config.steps, initial=start, desc="train", unit="step",
@@ -531,10 +546,6 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             loss = training_loss(config, outputs, y)
             if config.ownership:
                 outputs, y = outputs[0], y[0]  # the value and the outcome, for the window's figures
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise TrainingError(f"the loss became {loss_value} at step {step + 1}: training diverged; lower --lr "
-                                    f"(the last good checkpoint, if any, is {checkpoints.path})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -544,11 +555,12 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
                 ema.update(model)
             done = step + 1
             last = done == config.steps
-            window.add(loss_value, correct(config, outputs, y), len(y))
+            window.add(loss, correct(config, outputs, y), len(y))
 
             # -- log the training metrics of the window ----------------------------
             if done % options.log_every == 0 or last:
-                metrics = {**window.summary(runtime.world_size), "lr": lr,
+                window.require_finite(done, checkpoints.path)
+                metrics = {**window.summary(runtime.world_size, done), "lr": lr,
                            "positions_seen": done * config.batch_size * runtime.world_size}
                 log.write(done, metrics)
                 bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['accuracy']:.3f}",
@@ -556,6 +568,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
 
             # -- validate; export a new best model ---------------------------------
             if runtime.main and (done % options.val_every == 0 or last) and dataset.rows("validation"):
+                window.require_finite(done, checkpoints.path)
                 val = validate(evaluated, dataset, runtime, options.val_positions, config)
                 metrics.update(val)
                 log.write(done, val)
