@@ -475,6 +475,20 @@ def ranks_in_sync(model: torch.nn.Module) -> bool:
     return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
+def stop_agreed(stop: StopRequest, runtime: Runtime, step: int) -> bool:
+    """Whether to stop after ``step``. Under DDP every rank must stop at the same step (a rank
+    that left the loop early would hang the others in their next all-reduce), whichever ranks
+    the signal reached: they agree on it, every step on CPUs, every 10th step on GPUs (reading
+    the flag waits for the GPU)."""
+    if runtime.world_size == 1:
+        return stop.requested
+    if runtime.device.type == "cuda" and step % 10:
+        return False
+    flag = torch.tensor([float(stop.requested)], device=runtime.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 # -- the run ---------------------------------------------------------------------------
 
 
@@ -580,7 +594,7 @@ def train(data: str, run_dir: str, config: Config, options: RunOptions = RunOpti
             if runtime.main and (done % options.ckpt_every == 0 or last):
                 save_checkpoint(done)
             bar.update(1)
-            if stop.requested:
+            if stop_agreed(stop, runtime, done):
                 break
 
     # -- finish: checkpoint, final model, the run's summary ----------------------------

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,6 +102,44 @@ def test_two_processes_stay_in_sync_under_ddp(dataset, tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert any(r.get("ranks_in_sync") is True for r in lines)
     assert lines[0]["positions_seen"] == 2 * 8 * 2  # two ranks' batches per step
+
+
+def child_processes(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            pass  # a process that ended while we looked
+    return children
+
+
+def test_a_signal_to_one_ddp_rank_stops_every_rank_at_the_same_step(dataset, tmp_path):
+    """Only one worker gets SIGTERM: the ranks agree to stop, so none hangs in an all-reduce."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gopolicy.cli",
+           "train", str(dataset), "--out", str(tmp_path), "--filters", "8", "--layers", "3", "--batch-size", "8",
+           "--steps", "100000", "--threads", "1", "--val-every", "100000", "--ckpt-every", "100000", "--log-every", "1",
+           "--no-progress"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as launcher:
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "metrics.jsonl").exists() or "loss" not in (tmp_path / "metrics.jsonl").read_text():
+            assert launcher.poll() is None and time.monotonic() < deadline, "training did not start"
+            time.sleep(0.2)
+        workers = child_processes(launcher.pid)
+        assert len(workers) == 2
+        os.kill(workers[1], signal.SIGTERM)
+        try:
+            out, err = launcher.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            for pid in [*child_processes(launcher.pid), launcher.pid]:
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail("the other rank hung after one rank was told to stop")
+    assert launcher.returncode == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["interrupted"] and summary["ranks_in_sync"] is True
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == summary["step"]
 
 
 def test_presets_and_schedules():
