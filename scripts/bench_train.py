@@ -20,7 +20,7 @@ from gopolicy.dataset.format import Dataset
 from gopolicy.nn.hardware import cpu_has_bf16
 from gopolicy.nn.policy import PolicyNetwork
 from gopolicy.training.train import Config, RunOptions, build_optimizer, train
-from gopolicy.util.files import read_jsonl
+from gopolicy.util.metrics import steady_speed
 
 
 def bare_step_rate(planes: int, filters: int, batch: int, steps: int, bf16: bool) -> float:
@@ -51,8 +51,7 @@ def loop_rate(data: str, filters: int, batch: int, steps: int, threads: int) -> 
         config = Config(filters=filters, batch_size=batch, steps=steps + 5, warmup_steps=0)
         options = RunOptions(threads=threads, val_every=10**9, ckpt_every=10**9, log_every=5, progress=False)
         train(data, run_dir, config, options)
-        rates = [r["positions_per_s"] for r in read_jsonl(Path(run_dir) / "metrics.jsonl") if "positions_per_s" in r]
-    return sum(rates[1:]) / len(rates[1:])  # the first window includes start-up
+        return steady_speed(Path(run_dir))
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from gopolicy.dataset.loader import BatchLoader
 from gopolicy.nn.modelfile import load_model
 from gopolicy.util import args as arg_types
 from gopolicy.util.files import read_jsonl, write_json_atomic
+from gopolicy.util.metrics import steady_speed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "kgs6d-human-train.tar.gz"
@@ -76,11 +77,11 @@ def loader_rate(data: Path, batch_size: int, steps: int, device: torch.device) -
 
 
 def training_rate(run_dir: Path) -> float:
-    """Mean positions per second of a run's logged windows, the first (start-up) left out."""
-    rates = [r["positions_per_s"] for r in read_jsonl(run_dir / "metrics.jsonl") if "positions_per_s" in r]
-    if not rates:
+    """Positions per second of a run (see ``steady_speed``); stops the script if it logged none."""
+    rate = steady_speed(run_dir)
+    if rate is None:
         sys.exit(f"gpu_run: {run_dir} logged no training steps: the budget (--minutes) is too small")
-    return sum(rates[1:]) / len(rates[1:]) if len(rates) > 1 else rates[0]
+    return rate
 
 
 def training_flops_per_position(model: torch.nn.Module, size: int = 19) -> float:

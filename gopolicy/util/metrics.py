@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from gopolicy.util.files import append_jsonl, read_jsonl, write_bytes_atomic
 
@@ -60,3 +60,10 @@ class MetricsLog:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def steady_speed(run_dir: Path, key: str = "positions_per_s") -> Optional[float]:
+    """The mean of a run's logged speeds, its first window (which holds the start-up) left out;
+    that window alone if it is the only one; None if the run logged none."""
+    rates = [r[key] for r in read_jsonl(Path(run_dir) / FILE_NAME) if key in r]
+    return sum(rates[1:]) / len(rates[1:]) if len(rates) > 1 else (rates[0] if rates else None)
